@@ -1,0 +1,1 @@
+//! # weir-capture: packet sources

@@ -1,0 +1,212 @@
+//! # weir-decode: zero-copy packet decoding
+//!
+//! Decodes a captured frame from its link layer down to its transport header without allocating or
+//! copying: every header is a view into the caller's buffer. Malformed input is never a panic; it is a
+//! [`DecodeWeird`] named as Zeek names it, pushed to the caller's buffer, and decoding stops where the
+//! damage starts.
+//!
+//! Layers: Ethernet, 802.1Q/802.1ad at any depth, MPLS, PBB, VN-Tag, Cisco FabricPath, PPPoE, PPP,
+//! Linux cooked (SLL, SLL2), raw IP, null/loopback; IPv4 (options, header checksum), IPv6 with extension
+//! headers; TCP, UDP, ICMP, ICMPv6, and any other IP protocol as opaque payload. IP fragments are
+//! reassembled by [`frag::Reassembler`], bounded in memory.
+//!
+//! ```ignore
+//! let mut out = Decoded::default();
+//! let mut weirds = Vec::new();
+//! let cfg = DecodeConfig::default();
+//! match decode_frame(&cfg, LinkType::ETHERNET, frame, &mut out, &mut weirds) { ... }
+//! ```
+
+use core::net::IpAddr;
+use weir_api::Weird;
+
+/// A pcap link type (DLT / LINKTYPE value). Open: an unknown value is data, not an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const PPP: LinkType = LinkType(9);
+    pub const PPP_SERIAL: LinkType = LinkType(50);
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD's DLT_RAW value, seen in some captures.
+    pub const RAW_12: LinkType = LinkType(12);
+    pub const RAW_14: LinkType = LinkType(14);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+}
+
+/// Decoding settings (Zeek's `ignore_checksums`, `ignore_checksums_nets`, analyzer depth limit).
+#[derive(Clone, Debug)]
+pub struct DecodeConfig {
+    /// `-C`: do not verify IP header checksums.
+    pub ignore_checksums: bool,
+    /// Networks whose packets skip checksum verification (Zeek's `ignore_checksums_nets`).
+    pub ignore_checksums_nets: Vec<(IpAddr, u8)>,
+    /// Zeek's `PacketAnalyzer::max_packet_analyzer_depth` (default 20... see Zeek's init-bare.zeek).
+    pub max_depth: usize,
+}
+
+/// Link-layer facts kept for logging (vlan-logging, mac-logging, pppoe-session-id-logging) and for
+/// Zeek's connection key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkMeta {
+    pub src_mac: Option<[u8; 6]>,
+    pub dst_mac: Option<[u8; 6]>,
+    /// Outermost VLAN id.
+    pub vlan: Option<u16>,
+    /// Second VLAN id (Q-in-Q).
+    pub inner_vlan: Option<u16>,
+    pub pppoe_session: Option<u16>,
+}
+
+/// Fragment fields of an IP packet (IPv4 header, or IPv6 Fragment extension header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FragInfo {
+    pub id: u32,
+    /// Offset of this fragment's payload in the datagram's payload, in bytes.
+    pub offset: u32,
+    pub more: bool,
+    /// Length of the unfragmentable part (IPv4 header, or IPv6 header + extension headers before the
+    /// Fragment header), i.e. where this fragment's payload starts in `IpPacket::raw`.
+    pub unfrag_len: u16,
+    /// Next header value to put back into the reassembled datagram (IPv6: the Fragment header's next header).
+    pub next_proto: u8,
+}
+
+/// An IP packet (v4 or v6), viewed in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpPacket<'a> {
+    pub version: u8,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The transport protocol after all extension headers (TCP 6, UDP 17, ICMP 1, ICMPv6 58, ...).
+    pub proto: u8,
+    pub ttl: u8,
+    /// Bytes of IP header including IPv6 extension headers (where the transport header starts in `raw`).
+    pub hdr_len: u16,
+    /// Zeek's `TotalLen()`: IPv4 total length; IPv6 payload length + 40. What conn.log's `*_ip_bytes` sums.
+    pub total_len: u32,
+    /// Set when the packet is a fragment; reassemble before using `payload`.
+    pub frag: Option<FragInfo>,
+    /// IPv4 Don't Fragment flag.
+    pub df: bool,
+    /// The packet from its IP header, cut to the smaller of the captured bytes and `total_len`.
+    pub raw: &'a [u8],
+    /// The transport header and payload: `raw[hdr_len..]`.
+    pub payload: &'a [u8],
+}
+
+/// TCP flag bits.
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpHeader<'a> {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    /// Header length in bytes (data offset * 4), 20..=60.
+    pub hdr_len: u8,
+    pub options: &'a [u8],
+    /// Captured payload bytes (may be shorter than `payload_len` when the capture was cut).
+    pub payload: &'a [u8],
+    /// Payload length from the IP length fields (Zeek's `len`).
+    pub payload_len: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UdpHeader<'a> {
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// The UDP length field.
+    pub length: u16,
+    pub checksum: u16,
+    pub payload: &'a [u8],
+    /// Payload length from the IP length fields.
+    pub payload_len: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpHeader<'a> {
+    /// false: ICMP (v4); true: ICMPv6.
+    pub v6: bool,
+    pub icmp_type: u8,
+    pub code: u8,
+    /// Bytes after the 4-byte type/code/checksum header.
+    pub payload: &'a [u8],
+    /// Length of the whole ICMP message from the IP length fields.
+    pub len: u32,
+}
+
+/// The transport layer of a (non-fragment or reassembled) IP packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport<'a> {
+    Tcp(TcpHeader<'a>),
+    Udp(UdpHeader<'a>),
+    Icmp(IcmpHeader<'a>),
+    /// Any other IP protocol (Zeek's `unknown_transport`), with its payload.
+    Other(u8, &'a [u8]),
+}
+
+/// The whole decoded packet.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Decoded<'a> {
+    pub link: LinkMeta,
+    pub ip: Option<IpPacket<'a>>,
+    /// None for fragments (until reassembled) and for packets whose transport header is damaged.
+    pub transport: Option<Transport<'a>>,
+}
+
+/// Which log row a decode weird belongs to (Zeek's net_weird vs flow_weird).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeirdScope {
+    /// No addresses known (Zeek `net_weird`): weird.log has no id fields.
+    Net,
+    /// Between two addresses (Zeek `flow_weird`): weird.log has id.orig_h/id.resp_h and ports 0.
+    Flow(IpAddr, IpAddr),
+}
+
+/// A weird found while decoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeWeird {
+    pub weird: Weird,
+    pub scope: WeirdScope,
+    /// Zeek's `addl` when it is a number (e.g. the unknown routing type); None otherwise.
+    pub addl: Option<u32>,
+    /// weird.log `source`: the layer that raised it as Zeek names it (`IP`, `TCP`, `ETHERNET`...), or "" for none.
+    pub source: &'static str,
+}
+
+/// Why a frame produced no IP packet to analyse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Not IP (ARP, LLDP, ...): nothing to analyse, nothing wrong.
+    NotIp,
+    /// Damaged or refused (bad IP checksum, truncation); a weird was pushed.
+    Malformed,
+}
+
+// The functions below are the crate's contract with the engine:
+//
+// pub fn decode_frame<'a>(cfg: &DecodeConfig, link: LinkType, frame: &'a [u8], out: &mut Decoded<'a>,
+//                         weirds: &mut Vec<DecodeWeird>) -> Result<(), Stop>;
+// pub fn decode_ip<'a>(cfg: &DecodeConfig, ip: &'a [u8], out: &mut Decoded<'a>,
+//                      weirds: &mut Vec<DecodeWeird>) -> Result<(), Stop>;
+// pub mod checksum { pub fn transport_ok(ip: &IpPacket<'_>) -> bool; }
+// pub mod frag { pub struct Reassembler; ... }

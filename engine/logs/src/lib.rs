@@ -1,0 +1,1 @@
+//! # weir-logs: Zeek-compatible log writers
