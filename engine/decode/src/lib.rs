@@ -20,6 +20,14 @@
 use core::net::IpAddr;
 use weir_api::Weird;
 
+pub mod checksum;
+pub mod frag;
+mod ip;
+mod link;
+
+pub use ip::decode_ip;
+pub use link::{decode_frame, decode_frame_wire};
+
 /// A pcap link type (DLT / LINKTYPE value). Open: an unknown value is data, not an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LinkType(pub u32);
@@ -47,8 +55,55 @@ pub struct DecodeConfig {
     pub ignore_checksums: bool,
     /// Networks whose packets skip checksum verification (Zeek's `ignore_checksums_nets`).
     pub ignore_checksums_nets: Vec<(IpAddr, u8)>,
-    /// Zeek's `PacketAnalyzer::max_packet_analyzer_depth` (default 20... see Zeek's init-bare.zeek).
+    /// Zeek's `PacketAnalyzer::max_depth` (default 25, `base/packet-protocols/main.zeek`); 0 = no limit.
     pub max_depth: usize,
+}
+
+impl Default for DecodeConfig {
+    /// Zeek's defaults: checksums verified, no ignored networks, analyzer depth limit 25.
+    fn default() -> Self {
+        DecodeConfig {
+            ignore_checksums: false,
+            ignore_checksums_nets: Vec::new(),
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+/// Zeek's `PacketAnalyzer::max_depth` default (`scripts/base/packet-protocols/main.zeek`).
+pub const DEFAULT_MAX_DEPTH: usize = 25;
+
+impl DecodeConfig {
+    /// True when `addr` is inside one of `ignore_checksums_nets`.
+    pub fn in_ignored_net(&self, addr: IpAddr) -> bool {
+        self.ignore_checksums_nets
+            .iter()
+            .any(|&(net, len)| net_contains(net, len, addr))
+    }
+}
+
+/// Whether `addr` is inside `net/len` (families must match; an over-long prefix matches exactly).
+pub(crate) fn net_contains(net: IpAddr, len: u8, addr: IpAddr) -> bool {
+    fn prefix_eq(a: &[u8], b: &[u8], bits: usize) -> bool {
+        let bits = bits.min(a.len() * 8);
+        let (full, rest) = (bits / 8, bits % 8);
+        if a.get(..full) != b.get(..full) {
+            return false;
+        }
+        if rest == 0 {
+            return true;
+        }
+        let mask = 0xffu8 << (8 - rest);
+        match (a.get(full), b.get(full)) {
+            (Some(x), Some(y)) => x & mask == y & mask,
+            _ => false,
+        }
+    }
+    match (net, addr) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), len as usize),
+        (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), len as usize),
+        _ => false,
+    }
 }
 
 /// Link-layer facts kept for logging (vlan-logging, mac-logging, pppoe-session-id-logging) and for
@@ -76,14 +131,23 @@ pub struct FragInfo {
     pub unfrag_len: u16,
     /// Next header value to put back into the reassembled datagram (IPv6: the Fragment header's next header).
     pub next_proto: u8,
+    /// Offset in `IpPacket::raw` of the next-header byte that names the Fragment header (IPv6), which the
+    /// reassembler overwrites with `next_proto`; IPv4: 9, the protocol byte.
+    pub next_hdr_off: u16,
 }
 
 /// An IP packet (v4 or v6), viewed in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpPacket<'a> {
     pub version: u8,
+    /// Zeek's `SrcAddr()`: for IPv6 the Mobile IPv6 Home Address option when present, else the header's source.
     pub src: IpAddr,
+    /// Zeek's `DstAddr()`: for IPv6 the final destination of a type 0/2 routing header with segments left,
+    /// else the header's destination. Used for connection keys and checksum pseudo-headers.
     pub dst: IpAddr,
+    /// The source address as written in the IP header (Zeek's `IPHeaderSrcAddr()`, used for
+    /// `ignore_checksums_nets`).
+    pub hdr_src: IpAddr,
     /// The transport protocol after all extension headers (TCP 6, UDP 17, ICMP 1, ICMPv6 58, ...).
     pub proto: u8,
     pub ttl: u8,
@@ -121,7 +185,9 @@ pub struct TcpHeader<'a> {
     pub ack: u32,
     pub flags: u8,
     pub window: u16,
-    /// Header length in bytes (data offset * 4), 20..=60.
+    /// Header length in bytes (data offset * 4), 0..=60 as on the wire. Below 20 Zeek raises
+    /// `bad_TCP_header_len`, above the segment `truncated_header` (both connection weirds: the engine's);
+    /// in those cases `options` and `payload` are empty.
     pub hdr_len: u8,
     pub options: &'a [u8],
     /// Captured payload bytes (may be shorter than `payload_len` when the capture was cut).
@@ -169,7 +235,8 @@ pub enum Transport<'a> {
 pub struct Decoded<'a> {
     pub link: LinkMeta,
     pub ip: Option<IpPacket<'a>>,
-    /// None for fragments (until reassembled) and for packets whose transport header is damaged.
+    /// None for fragments (until reassembled) and for packets Zeek's IP analyzer consumes itself
+    /// (IPv6 ESP and Mobility headers), in which cases decoding returns `Ok(())`.
     pub transport: Option<Transport<'a>>,
 }
 
@@ -189,8 +256,34 @@ pub struct DecodeWeird {
     pub scope: WeirdScope,
     /// Zeek's `addl` when it is a number (e.g. the unknown routing type); None otherwise.
     pub addl: Option<u32>,
+    /// Zeek's `addl` in full (number, fixed text, or `(a > b)`); `Addl::None` for `-`. Display writes it.
+    pub detail: Addl,
     /// weird.log `source`: the layer that raised it as Zeek names it (`IP`, `TCP`, `ETHERNET`...), or "" for none.
     pub source: &'static str,
+}
+
+/// weird.log's `addl` as Zeek writes it, without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Addl {
+    #[default]
+    None,
+    /// A number, e.g. `unknown_routing_type`'s type.
+    Num(u32),
+    /// Fixed text, e.g. `inner VLAN tag overwritten`.
+    Text(&'static str),
+    /// `(a > b)`, e.g. `nflog_bad_tlv_len`.
+    Exceeds(u64, u64),
+}
+
+impl core::fmt::Display for Addl {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Addl::None => f.write_str("-"),
+            Addl::Num(n) => write!(f, "{n}"),
+            Addl::Text(t) => f.write_str(t),
+            Addl::Exceeds(a, b) => write!(f, "({a} > {b})"),
+        }
+    }
 }
 
 /// Why a frame produced no IP packet to analyse.
@@ -202,11 +295,50 @@ pub enum Stop {
     Malformed,
 }
 
-// The functions below are the crate's contract with the engine:
-//
-// pub fn decode_frame<'a>(cfg: &DecodeConfig, link: LinkType, frame: &'a [u8], out: &mut Decoded<'a>,
-//                         weirds: &mut Vec<DecodeWeird>) -> Result<(), Stop>;
-// pub fn decode_ip<'a>(cfg: &DecodeConfig, ip: &'a [u8], out: &mut Decoded<'a>,
-//                      weirds: &mut Vec<DecodeWeird>) -> Result<(), Stop>;
-// pub mod checksum { pub fn transport_ok(ip: &IpPacket<'_>) -> bool; }
-// pub mod frag { pub struct Reassembler; ... }
+/// Pushes a weird; `addl` mirrors `detail` when it is a number.
+pub(crate) fn push_weird(
+    weirds: &mut Vec<DecodeWeird>,
+    weird: Weird,
+    scope: WeirdScope,
+    source: &'static str,
+    detail: Addl,
+) {
+    let addl = match detail {
+        Addl::Num(n) => Some(n),
+        _ => None,
+    };
+    weirds.push(DecodeWeird {
+        weird,
+        scope,
+        addl,
+        detail,
+        source,
+    });
+}
+
+/// Big-endian u16 at `off`, or None past the end.
+#[inline]
+pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
+    match b.get(off..off.checked_add(2)?) {
+        Some(&[x, y]) => Some(u16::from_be_bytes([x, y])),
+        _ => None,
+    }
+}
+
+/// Big-endian u32 at `off`, or None past the end.
+#[inline]
+pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
+    match b.get(off..off.checked_add(4)?) {
+        Some(&[a, c, d, e]) => Some(u32::from_be_bytes([a, c, d, e])),
+        _ => None,
+    }
+}
+
+/// The 6 bytes at `off` as a MAC address, or None past the end.
+#[inline]
+pub(crate) fn mac_at(b: &[u8], off: usize) -> Option<[u8; 6]> {
+    let s = b.get(off..off.checked_add(6)?)?;
+    let mut m = [0u8; 6];
+    m.copy_from_slice(s);
+    Some(m)
+}

@@ -1,0 +1,151 @@
+//! Internet checksums as Zeek verifies them.
+//!
+//! The engine raises `bad_TCP_checksum`, `bad_UDP_checksum` and `bad_ICMP_checksum` (they need a
+//! connection); it asks [`should_verify`] first (Zeek's `-C` and `ignore_checksums_nets`) and then
+//! [`transport_ok`]. The pseudo-header uses Zeek's `SrcAddr()`/`DstAddr()` (`IpPacket::src`/`dst`): the
+//! Mobile IPv6 home address and the final destination of a routing header with segments left.
+
+use crate::ip::proto;
+use crate::{be16, DecodeConfig, IpPacket};
+use core::net::IpAddr;
+
+/// VXLAN's UDP port (Zeek's `PacketAnalyzer::VXLAN::vxlan_ports`).
+pub const VXLAN_PORT: u16 = 4789;
+
+/// The 16-bit ones-complement sum of `data` added to `sum` (big-endian words, an odd last byte padded
+/// with zero), folded. A header or segment including its checksum is valid when the sum is `0xffff`.
+pub fn ones_sum(sum: u32, data: &[u8]) -> u16 {
+    let mut s = u64::from(sum);
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        if let &[a, b] = c {
+            s += u64::from(u16::from_be_bytes([a, b]));
+        }
+    }
+    if let &[last] = chunks.remainder() {
+        s += u64::from(last) << 8;
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+fn addr_sum(a: IpAddr, v6: bool) -> u32 {
+    let mut s = 0u32;
+    match (a, v6) {
+        (IpAddr::V4(a), false) => {
+            s += u32::from(ones_sum(0, &a.octets()));
+        }
+        (IpAddr::V4(a), true) => s += u32::from(ones_sum(0, &a.to_ipv6_mapped().octets())),
+        (IpAddr::V6(a), _) => s += u32::from(ones_sum(0, &a.octets())),
+    }
+    s
+}
+
+/// Sum of the pseudo-header Zeek builds (`ip4_in_cksum` / `ip6_in_cksum`), folded into a u32.
+fn pseudo_sum(ip: &IpPacket<'_>, next: u8, len: usize, v6: bool) -> u32 {
+    let mut s = addr_sum(ip.src, v6) + addr_sum(ip.dst, v6) + u32::from(next);
+    if v6 {
+        let l = len as u32;
+        s += (l >> 16) + (l & 0xffff);
+    } else {
+        s += (len & 0xffff) as u32;
+    }
+    s
+}
+
+/// Whether Zeek verifies transport checksums for this packet: not with `-C`, not when the IP header's
+/// source is in `ignore_checksums_nets`.
+pub fn should_verify(cfg: &DecodeConfig, ip: &IpPacket<'_>) -> bool {
+    !cfg.ignore_checksums && !cfg.in_ignored_net(ip.hdr_src)
+}
+
+/// Verifies the transport checksum of a decoded (non-fragment or reassembled) packet as Zeek does. True
+/// when it is good, or when Zeek would not check it: segment not fully captured, UDP over IPv4 with
+/// checksum 0, VXLAN with checksum 0, protocols without a transport checksum. Call only when
+/// [`should_verify`] says so.
+pub fn transport_ok(ip: &IpPacket<'_>) -> bool {
+    // Zeek's `len`: the IP payload length, or what was captured if the length field was 0.
+    let hdr = usize::from(ip.hdr_len);
+    let ip_len = if (ip.total_len as usize) > hdr {
+        ip.total_len as usize - hdr
+    } else {
+        ip.payload.len()
+    };
+    let Some(seg) = ip.payload.get(..ip_len) else {
+        // Not all captured: Zeek does not verify.
+        return true;
+    };
+    let v4 = ip.version == 4;
+    match ip.proto {
+        proto::TCP => ones_sum(pseudo_sum(ip, proto::TCP, seg.len(), !v4), seg) == 0xffff,
+        proto::UDP => {
+            let chk = be16(seg, 6).unwrap_or(0);
+            // VXLAN (flags byte with the I bit) on its port with checksum 0: accepted.
+            if seg.len() > 8 + 8 + 14
+                && seg.get(8).is_some_and(|f| f & 0x08 == 0x08)
+                && be16(seg, 2) == Some(VXLAN_PORT)
+                && chk == 0
+            {
+                return true;
+            }
+            if v4 && chk == 0 {
+                return true;
+            }
+            ones_sum(pseudo_sum(ip, proto::UDP, seg.len(), !v4), seg) == 0xffff
+        }
+        // ICMP (v4) has no pseudo-header, even over IPv6.
+        proto::ICMP => ones_sum(0, seg) == 0xffff,
+        proto::ICMPV6 => ones_sum(pseudo_sum(ip, proto::ICMPV6, seg.len(), true), seg) == 0xffff,
+        _ => true,
+    }
+}
+
+/// Zeek's `mobility_header_checksum`: `mh` starts at the Mobility header. Zeek keeps the header length in
+/// 8 bits and sums only whole 16-bit words; both are reproduced.
+pub(crate) fn mobility_ok(ip: &IpPacket<'_>, mh: &[u8]) -> bool {
+    let units = mh.get(1).copied().unwrap_or(0);
+    let mh_len = 8u8.wrapping_add(8u8.wrapping_mul(units));
+    let body = mh.get(..usize::from(mh_len & !1)).unwrap_or(mh);
+    let s = addr_sum(ip.src, true)
+        + addr_sum(ip.dst, true)
+        + u32::from(proto::MOBILITY)
+        + u32::from(mh_len);
+    ones_sum(s, body) == 0xffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{decode_frame, Decoded, LinkType};
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 section 3 example bytes: 00 01 f2 03 f4 f5 f6 f7 sum to 0xddf2.
+        assert_eq!(
+            ones_sum(0, &[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0xddf2
+        );
+        // An odd trailing byte is the high byte of a zero-padded word.
+        assert_eq!(ones_sum(0, &[0x12]), 0x1200);
+    }
+
+    #[test]
+    fn udp_v4_zero_and_bad() {
+        // IPv4 10.0.0.1 -> 10.0.0.2 UDP, UDP 1234 -> 53 length 8 checksum 0 (not computed: fine).
+        let mut p = vec![
+            0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0x66, 0xce, 10, 0, 0, 1, 10, 0, 0, 2, // IPv4
+            0x04, 0xd2, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00, // UDP
+        ];
+        let check = |p: &[u8]| {
+            let mut out = Decoded::default();
+            let mut w = Vec::new();
+            decode_frame(&DecodeConfig::default(), LinkType::RAW, p, &mut out, &mut w).unwrap();
+            transport_ok(&out.ip.unwrap())
+        };
+        assert!(check(&p));
+        p[27] = 1;
+        assert!(!check(&p));
+    }
+}
