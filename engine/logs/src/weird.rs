@@ -658,6 +658,78 @@ mod tests {
         assert!(p.decide(&again).is_none());
     }
 
+    fn tsv(row: &WeirdRow<'_>) -> String {
+        let mut out = Vec::new();
+        tsv_row(&mut out, &schema(), &row.values());
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Rows of expected/core.mobile-ipv6-dst-opts/weird.log (flow weirds with no source, a net weird)
+    /// and expected/scripts.base.protocols.dns.dns-edns-ecs/weird.log (IPv6 conn weirds with addl),
+    /// `ts` masked as the canonifier does.
+    #[test]
+    fn rows_from_baselines() {
+        let mask = |s: String| s.replacen("1.000000", "XXXXXXXXXX.XXXXXX", 1);
+        let mut p = WeirdPolicy::default();
+        let flow = |src| WeirdScope::Flow {
+            src: a(src),
+            dst: a("2001:4f8:4:7:2e0:81ff:fe52:9a6b"),
+        };
+        let mut e = WeirdEvent {
+            ts: 1.0,
+            name: Weird::bad_ipv6_dest_opt_len.into(),
+            scope: flow("2001:4f8:4:7:2e0:81ff:fe52:ffff"),
+            addl: None,
+            source: "",
+        };
+        assert_eq!(
+            mask(tsv(&p.decide(&e).unwrap())),
+            "XXXXXXXXXX.XXXXXX\t-\t2001:4f8:4:7:2e0:81ff:fe52:ffff\t0\t2001:4f8:4:7:2e0:81ff:fe52:9a6b\t0\tbad_ipv6_dest_opt_len\t-\tF\tzeek\t-\n"
+        );
+        e.name = WeirdName::Other("multiple_home_addr_opts");
+        e.scope = flow("2001:78:1:32::1");
+        assert_eq!(
+            mask(tsv(&p.decide(&e).unwrap())),
+            "XXXXXXXXXX.XXXXXX\t-\t2001:78:1:32::1\t0\t2001:4f8:4:7:2e0:81ff:fe52:9a6b\t0\tmultiple_home_addr_opts\t-\tF\tzeek\t-\n"
+        );
+        e.name = WeirdName::Other("invalid_IP_header_size");
+        e.scope = WeirdScope::Net;
+        e.source = "IP";
+        assert_eq!(
+            mask(tsv(&p.decide(&e).unwrap())),
+            "XXXXXXXXXX.XXXXXX\t-\t-\t-\t-\t-\tinvalid_IP_header_size\t-\tF\tzeek\tIP\n"
+        );
+        let e = WeirdEvent {
+            ts: 1.0,
+            name: WeirdName::Other("EDNS_ECS_invalid_addr_v6"),
+            scope: WeirdScope::Conn {
+                uid: "CtPZjS20MLrsMUOJi2",
+                orig_h: a("2a00:1450:4013:c06::105"),
+                orig_p: 63369,
+                resp_h: a("2001:470:765b::a25:53"),
+                resp_p: 53,
+            },
+            addl: Some("need 66 bits, have 56 bits"),
+            source: "DNS",
+        };
+        let row = p.decide(&e).unwrap();
+        assert_eq!(
+            mask(tsv(&row)),
+            "XXXXXXXXXX.XXXXXX\tCtPZjS20MLrsMUOJi2\t2a00:1450:4013:c06::105\t63369\t2001:470:765b::a25:53\t53\tEDNS_ECS_invalid_addr_v6\tneed 66 bits, have 56 bits\tF\tzeek\tDNS\n"
+        );
+        let mut json = Vec::new();
+        crate::format::json_row(&mut json, &schema(), &row.values());
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            concat!(
+                r#"{"ts":1.0,"uid":"CtPZjS20MLrsMUOJi2","id.orig_h":"2a00:1450:4013:c06::105","id.orig_p":63369,"#,
+                r#""id.resp_h":"2001:470:765b::a25:53","id.resp_p":53,"name":"EDNS_ECS_invalid_addr_v6","#,
+                r#""addl":"need 66 bits, have 56 bits","notice":false,"peer":"zeek","source":"DNS"}"#,
+                "\n"
+            )
+        );
+    }
+
     #[test]
     fn conn_sampling_threshold_then_rate() {
         let mut p = WeirdPolicy::default();
