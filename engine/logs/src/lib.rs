@@ -2,7 +2,7 @@
 //!
 //! Three parts:
 //!
-//! * [`format`]: pure functions that append one row (or a TSV header) to a `Vec<u8>`, byte for byte
+//! * [`format`](mod@format): pure functions that append one row (or a TSV header) to a `Vec<u8>`, byte for byte
 //!   as Zeek's ascii writer does, in TSV ([`format::tsv_row`]) or JSON ([`format::json_row`]).
 //! * [`Logs`] / [`LogHandle`]: the output side. One writer thread owns the files; each worker thread
 //!   owns a [`LogHandle`], formats rows into per-stream buffers and ships whole-row chunks to it.

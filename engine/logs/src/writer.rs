@@ -559,6 +559,13 @@ mod tests {
     }
 
     #[test]
+    fn handle_is_send() {
+        fn send<T: Send>() {}
+        send::<LogHandle>();
+        send::<Logs>();
+    }
+
+    #[test]
     fn no_rows_no_files() {
         let dir = TempDir::new("none");
         let logs = Logs::start(LogConfig::new(&dir.0, Format::Tsv), schemas()).unwrap();

@@ -21,7 +21,7 @@ pub const SET_SEPARATOR: u8 = b',';
 pub const EMPTY_FIELD: &[u8] = b"(empty)";
 pub const UNSET_FIELD: &[u8] = b"-";
 
-/// The header Zeek writes when it opens a log: `open` is the wall-clock time as [`zeek_timestamp`]
+/// The header Zeek writes when it opens a log: `open` is the wall-clock time as [`crate::zeek_timestamp`]
 /// prints it.
 pub fn tsv_header(out: &mut Vec<u8>, schema: &Schema, open: &str) {
     out.extend_from_slice(
