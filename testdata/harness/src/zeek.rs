@@ -1,0 +1,503 @@
+//! Translation of a `zeek ...` command line (plus the test's %INPUT @loads and redefs from the
+//! manifest) into a weir command line.
+
+use crate::manifest::Test;
+
+/// Log paths weir writes (now or later); those a bare-mode run did not load are disabled.
+pub const WEIR_LOGS: &[&str] = &[
+    "conn",
+    "weird",
+    "tunnel",
+    "dns",
+    "ssl",
+    "x509",
+    "capture_loss",
+    "stats",
+];
+
+/// Logs enabled in default (non -b) mode: base/init-default loads these, not the policy ones.
+const DEFAULT_LOGS: &[&str] = &["conn", "weird", "tunnel", "dns", "ssl", "x509"];
+
+/// What a Zeek script loads, transitively (computed from zeek/scripts at a13de64f with the
+/// @load closure): the logs among WEIR_LOGS it enables and the protocol analyzers
+/// (base/protocols/*) whose ports it registers. Policy scripts are listed when weir supports them.
+struct ScriptInfo {
+    name: &'static str,
+    logs: &'static [&'static str],
+    analyzers: &'static [&'static str],
+}
+
+const SCRIPTS: &[ScriptInfo] = &[
+    si("base/files/hash", &[], &[]),
+    si("base/files/x509", &["x509"], &[]),
+    si("base/frameworks/config", &[], &[]),
+    si("base/frameworks/notice", &["weird"], &[]),
+    si("base/frameworks/notice/weird", &["weird"], &[]),
+    si("base/frameworks/signatures", &["weird"], &[]),
+    si("base/frameworks/tunnels", &["tunnel"], &[]),
+    si("base/protocols/conn", &["conn"], &[]),
+    si("base/protocols/dhcp", &[], &["dhcp"]),
+    si("base/protocols/dns", &["dns"], &["dns"]),
+    si(
+        "base/protocols/ftp",
+        &["conn", "weird", "ssl", "x509"],
+        &["ftp", "ssl"],
+    ),
+    si(
+        "base/protocols/ftp/gridftp",
+        &["conn", "weird", "ssl", "x509"],
+        &["ftp", "ssl"],
+    ),
+    si("base/protocols/http", &["weird", "tunnel"], &["http"]),
+    si("base/protocols/imap", &[], &["imap"]),
+    si("base/protocols/irc", &[], &["irc"]),
+    si("base/protocols/krb", &["x509"], &["krb"]),
+    si("base/protocols/ldap", &[], &["ldap"]),
+    si("base/protocols/mysql", &[], &["mysql"]),
+    si("base/protocols/ntp", &[], &["ntp"]),
+    si("base/protocols/pop3", &[], &["pop3"]),
+    si("base/protocols/postgresql", &[], &["postgresql"]),
+    si("base/protocols/quic", &["weird"], &["quic"]),
+    si("base/protocols/rdp", &[], &["rdp"]),
+    si("base/protocols/redis", &["weird"], &["redis"]),
+    si("base/protocols/smtp", &["weird"], &["smtp"]),
+    si("base/protocols/socks", &["tunnel"], &["socks"]),
+    si("base/protocols/ssh", &[], &["ssh"]),
+    si("base/protocols/ssl", &["weird", "ssl", "x509"], &["ssl"]),
+    si("base/protocols/syslog", &[], &["syslog"]),
+    si(
+        "base/protocols/tunnels",
+        &[],
+        &["ayiya", "teredo", "gtpv1", "vxlan", "geneve"],
+    ),
+    si(
+        "base/protocols/websocket",
+        &["weird", "tunnel"],
+        &["http", "websocket"],
+    ),
+    si("base/protocols/xmpp", &[], &["xmpp"]),
+    // Policy scripts weir implements.
+    si("misc/capture-loss", &["weird", "capture_loss"], &[]),
+    si("misc/stats", &["weird", "stats"], &[]),
+    si("protocols/conn/community-id-logging", &["conn"], &[]),
+];
+
+const fn si(
+    name: &'static str,
+    logs: &'static [&'static str],
+    analyzers: &'static [&'static str],
+) -> ScriptInfo {
+    ScriptInfo {
+        name,
+        logs,
+        analyzers,
+    }
+}
+
+fn normalize_script(s: &str) -> String {
+    let s = s.trim_end_matches(".zeek");
+    let s = s.strip_prefix("policy/").unwrap_or(s);
+    s.trim_end_matches('/').to_string()
+}
+
+/// A weir invocation derived from one zeek command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// Arguments after the weir binary, except --workers (added by the runner).
+    pub args: Vec<String>,
+    /// Reasons why weir cannot reproduce this run (empty = supported).
+    pub unsupported: Vec<String>,
+    /// Log paths this run may write (for bookkeeping of unsupported runs).
+    pub logs: Vec<String>,
+    /// Setting names passed with --set (to recognise weir's "unknown setting" error).
+    pub settings: Vec<String>,
+    /// True when the trace is read from stdin (`-r -`).
+    pub stdin_trace: bool,
+}
+
+/// Splits `redef NAME[: type] (=|+=|-=) VALUE;` into a `--set` argument.
+pub fn redef_to_setting(redef: &str) -> Result<(String, String), String> {
+    let r = redef.trim().trim_end_matches(';').trim();
+    let body = r.strip_prefix("redef ").unwrap_or(r).trim();
+    if body.starts_with("record ") || body.starts_with("enum ") {
+        return Err(format!("`{r}` (record/enum redef) is not a weir setting"));
+    }
+    if body.contains('{') && !body.contains('}') {
+        return Err(format!("multi-line `{r} ...` is not a weir setting"));
+    }
+    let (lhs, op, rhs) = if let Some(i) = body.find("+=") {
+        (&body[..i], "+=", &body[i + 2..])
+    } else if let Some(i) = body.find("-=") {
+        (&body[..i], "-=", &body[i + 2..])
+    } else if let Some(i) = body.find('=') {
+        (&body[..i], "=", &body[i + 1..])
+    } else {
+        return Err(format!("cannot read `{r}` as a setting"));
+    };
+    // Drop a type annotation (`name: count`) but not namespaces (`A::b`).
+    let mut name = lhs.trim().to_string();
+    if let Some(i) = name.find(": ") {
+        name.truncate(i);
+    } else if name.ends_with(':') {
+        name.pop();
+    }
+    let name = name.trim().to_string();
+    if name.is_empty() || name.contains(' ') {
+        return Err(format!("cannot read `{r}` as a setting"));
+    }
+    Ok((name.clone(), format!("{name}{op}{}", rhs.trim())))
+}
+
+/// Command-line `name=value` / `name += value` words of a zeek invocation.
+fn is_setting_word(w: &str) -> bool {
+    if w.starts_with('-') || w.starts_with('$') || w.starts_with('.') || w.starts_with('/') {
+        return false;
+    }
+    match w.find('=') {
+        Some(i) => {
+            let n = w[..i].trim_end_matches(['+', '-']).trim();
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        }
+        None => false,
+    }
+}
+
+/// Scripts named on any zeek command line of the test (so the manifest's `scripts_loaded`
+/// minus these are the %INPUT's own @loads).
+pub fn cmdline_scripts(test: &Test) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &test.zeek_cmds {
+        for w in c.split_whitespace() {
+            if !w.starts_with('-')
+                && !w.starts_with('$')
+                && !w.starts_with('%')
+                && !w.starts_with('"')
+                && !w.starts_with('\'')
+                && !w.contains('=')
+                && (w.contains('/') || w.ends_with(".zeek"))
+            {
+                out.push(normalize_script(w));
+            }
+        }
+    }
+    out
+}
+
+/// Translates a zeek argv (after `zeek`) into a weir invocation; `traces` resolves `$TRACES`
+/// already done by the shell, so trace paths arrive as they are.
+pub fn translate(argv: &[String], test: &Test) -> Invocation {
+    let mut inv = Invocation::default();
+    let mut bare = false;
+    let mut use_input = false;
+    let mut scripts: Vec<String> = Vec::new();
+    let mut settings: Vec<(String, String)> = Vec::new();
+    let mut reads: Vec<String> = Vec::new();
+    let mut filter: Option<String> = None;
+    let mut ignore_checksums = false;
+    let mut i = 0;
+    while i < argv.len() {
+        let a = &argv[i];
+        i += 1;
+        if a == "%INPUT" {
+            use_input = true;
+        } else if a == "-r" || a == "--readfile" {
+            if let Some(f) = argv.get(i) {
+                reads.push(f.clone());
+                i += 1;
+            }
+        } else if a == "-f" || a == "--filter" {
+            filter = argv.get(i).cloned();
+            i += 1;
+        } else if a == "-O" {
+            i += 1; // script optimisation (ZAM): irrelevant to logs
+        } else if a.starts_with("-O") {
+        } else if a == "-b" || a == "--bare-mode" {
+            bare = true;
+        } else if a == "-C" || a == "--no-checksums" {
+            ignore_checksums = true;
+        } else if a.starts_with('-') && a.len() > 1 && !a.starts_with("--") {
+            // Combined short flags, e.g. -Cr FILE, -br FILE.
+            let mut ok = true;
+            for ch in a[1..].chars() {
+                match ch {
+                    'b' => bare = true,
+                    'C' => ignore_checksums = true,
+                    'r' => {
+                        if let Some(f) = argv.get(i) {
+                            reads.push(f.clone());
+                            i += 1;
+                        }
+                    }
+                    _ => ok = false,
+                }
+            }
+            if !ok {
+                inv.unsupported
+                    .push(format!("zeek option `{a}` has no weir equivalent"));
+            }
+        } else if a.starts_with("--") {
+            inv.unsupported
+                .push(format!("zeek option `{a}` has no weir equivalent"));
+        } else if is_setting_word(a) {
+            let w = a.replace(" += ", "+=").replace(" = ", "=");
+            match redef_to_setting(&w) {
+                Ok(s) => settings.push(s),
+                Err(e) => inv.unsupported.push(e),
+            }
+        } else if a.contains("$SCRIPTS") || a.contains("/scripts/") || a.starts_with("./") {
+            inv.unsupported.push(format!(
+                "loads a btest helper script `{a}` that weir cannot run"
+            ));
+        } else {
+            scripts.push(normalize_script(a));
+        }
+    }
+    if use_input {
+        let from_cmdline = cmdline_scripts(test);
+        for s in &test.scripts_loaded {
+            let s = normalize_script(s);
+            if !from_cmdline.contains(&s) && !scripts.contains(&s) {
+                scripts.push(s);
+            }
+        }
+        for r in test.script_redefs() {
+            match redef_to_setting(&r) {
+                Ok(s) => settings.push(s),
+                Err(e) => inv.unsupported.push(e),
+            }
+        }
+        for n in &test.notes {
+            if n.contains("EXTENDS log record") {
+                inv.unsupported
+                    .push("the %INPUT extends a log record (extra fields)".into());
+            }
+            if n.contains("custom log filter") {
+                inv.unsupported
+                    .push("the %INPUT installs a custom log filter".into());
+            }
+        }
+    }
+    // Loaded scripts -> logs and analyzers.
+    let mut logs: Vec<String> = if bare {
+        Vec::new()
+    } else {
+        DEFAULT_LOGS.iter().map(|s| s.to_string()).collect()
+    };
+    let mut analyzers: Vec<String> = Vec::new();
+    let mut community_id = false;
+    for s in &scripts {
+        if s == "protocols/conn/community-id-logging" {
+            community_id = true;
+        }
+        match SCRIPTS.iter().find(|x| x.name == s) {
+            Some(info) => {
+                for l in info.logs {
+                    if !logs.iter().any(|x| x == l) {
+                        logs.push(l.to_string());
+                    }
+                }
+                for an in info.analyzers {
+                    if !analyzers.iter().any(|x| x == an) {
+                        analyzers.push(an.to_string());
+                    }
+                }
+            }
+            None if s.starts_with("base/protocols/") => {
+                let an = s["base/protocols/".len()..].split('/').next().unwrap_or("");
+                let an = an.replace('-', "_");
+                if !analyzers.contains(&an) {
+                    analyzers.push(an);
+                }
+            }
+            None if s.starts_with("base/") => {}
+            None => inv
+                .unsupported
+                .push(format!("loads policy script `{s}`, which weir lacks")),
+        }
+    }
+    if reads.is_empty() {
+        inv.unsupported
+            .push("zeek run without -r (no trace)".into());
+    }
+    for r in &reads {
+        inv.args.push("-r".into());
+        inv.args.push(r.clone());
+        if r == "-" {
+            inv.stdin_trace = true;
+        }
+    }
+    if ignore_checksums {
+        inv.args.push("-C".into());
+    }
+    if let Some(f) = filter {
+        inv.args.push("-f".into());
+        inv.args.push(f);
+    }
+    inv.args
+        .extend(["--logdir", ".", "--format", "tsv", "-q"].map(String::from));
+    inv.args.push("--analyzers".into());
+    if !bare {
+        inv.args.push("all".into());
+    } else if analyzers.is_empty() {
+        inv.args.push("none".into());
+    } else {
+        inv.args.push(analyzers.join(","));
+    }
+    let disabled: Vec<&str> = WEIR_LOGS
+        .iter()
+        .copied()
+        .filter(|l| !logs.iter().any(|x| x == l))
+        .collect();
+    if !disabled.is_empty() {
+        inv.args.push("--disable-logs".into());
+        inv.args.push(disabled.join(","));
+    }
+    for (name, s) in settings {
+        inv.args.push("--set".into());
+        inv.args.push(s);
+        inv.settings.push(name);
+    }
+    if community_id {
+        inv.args.push("--community-id".into());
+    }
+    inv.logs = logs;
+    inv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::parse;
+
+    fn test_row(scripts: &str, notes: &str, cmds: &str) -> Test {
+        let text = format!(
+            "tier\ttest\ttraces\tzeek_cmds\tscripts_loaded\texpected_files\tservices_in_baseline\tnotes\tbtest_exec_lines\ncore\tt\ta.pcap\t{cmds}\t{scripts}\t-\t-\t{notes}\t{cmds}\n"
+        );
+        parse(&text).unwrap().remove(0)
+    }
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn val<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+        args.iter()
+            .position(|a| a == flag)
+            .map(|i| args[i + 1].as_str())
+    }
+
+    #[test]
+    fn bare_conn_only() {
+        let t = test_row(
+            "base/protocols/conn",
+            "bare(-b)",
+            "zeek -b -C -r x.pcap %INPUT",
+        );
+        let inv = translate(&argv("-b -C -r x.pcap %INPUT"), &t);
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+        assert!(inv.args.contains(&"-C".to_string()));
+        assert_eq!(val(&inv.args, "-r"), Some("x.pcap"));
+        assert_eq!(val(&inv.args, "--analyzers"), Some("none"));
+        assert_eq!(
+            val(&inv.args, "--disable-logs"),
+            Some("weird,tunnel,dns,ssl,x509,capture_loss,stats")
+        );
+        assert_eq!(val(&inv.args, "--format"), Some("tsv"));
+    }
+
+    #[test]
+    fn default_mode_and_combined_flags() {
+        let t = test_row(
+            "(default base scripts)",
+            "default-scripts(no -b)",
+            "zeek -Cr x.pcap",
+        );
+        let inv = translate(&argv("-Cr x.pcap"), &t);
+        assert!(inv.unsupported.is_empty());
+        assert_eq!(val(&inv.args, "--analyzers"), Some("all"));
+        assert_eq!(val(&inv.args, "--disable-logs"), Some("capture_loss,stats"));
+        assert!(inv.args.contains(&"-C".to_string()));
+    }
+
+    #[test]
+    fn settings_from_cmdline_and_redefs() {
+        let t = test_row(
+            "base/protocols/dns base/frameworks/notice/weird",
+            "bare(-b) ; redefs: redef likely_server_ports += { 40190/udp }; | redef PacketAnalyzer::SKIP::skip_bytes: count = 38;",
+            "zeek -b -r x.pcap dns_max_queries=3 %INPUT",
+        );
+        let inv = translate(&argv("-b -r x.pcap dns_max_queries=3 %INPUT"), &t);
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+        let sets: Vec<&String> = inv
+            .args
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i > 0 && inv.args[i - 1] == "--set")
+            .map(|(_, a)| a)
+            .collect();
+        assert_eq!(
+            sets,
+            vec![
+                "dns_max_queries=3",
+                "likely_server_ports+={ 40190/udp }",
+                "PacketAnalyzer::SKIP::skip_bytes=38"
+            ]
+        );
+        assert_eq!(val(&inv.args, "--analyzers"), Some("dns"));
+        assert_eq!(
+            val(&inv.args, "--disable-logs"),
+            Some("conn,tunnel,ssl,x509,capture_loss,stats")
+        );
+    }
+
+    #[test]
+    fn quoted_cmdline_set_with_spaces() {
+        let t = test_row("base/protocols/conn", "bare(-b)", "zeek");
+        let inv = translate(
+            &[
+                "-b".to_string(),
+                "-r".into(),
+                "x.pcap".into(),
+                "ignore_checksums_nets += {192.168.0.0/16}".into(),
+            ],
+            &t,
+        );
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+        assert_eq!(
+            val(&inv.args, "--set"),
+            Some("ignore_checksums_nets+={192.168.0.0/16}")
+        );
+    }
+
+    #[test]
+    fn unsupported_things() {
+        let t = test_row(
+            "base/protocols/conn protocols/conn/mac-logging",
+            "bare(-b) ; EXTENDS log record (extra fields) ; redefs: redef record Info += {",
+            "zeek -b -r x.pcap %INPUT",
+        );
+        let inv = translate(&argv("-b -r x.pcap %INPUT ./discarder.zeek"), &t);
+        let u = inv.unsupported.join(" | ");
+        assert!(u.contains("mac-logging"), "{u}");
+        assert!(u.contains("extends a log record"), "{u}");
+        assert!(u.contains("record/enum"), "{u}");
+        assert!(u.contains("./discarder.zeek"), "{u}");
+        // Without %INPUT the script's loads and redefs do not apply.
+        let inv = translate(&argv("-b -r x.pcap"), &t);
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+    }
+
+    #[test]
+    fn community_id_flag() {
+        let t = test_row(
+            "(default base scripts) + protocols/conn/community-id-logging",
+            "default-scripts(no -b)",
+            "zeek -r x.pcap %INPUT",
+        );
+        let inv = translate(&argv("-r x.pcap %INPUT"), &t);
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+        assert!(inv.args.contains(&"--community-id".to_string()));
+    }
+}
