@@ -1,1 +1,320 @@
-//! # weir-engine
+//! # weir-engine: the engine
+//!
+//! Reads packets, sends each to the worker that owns its connection, and writes the logs Zeek writes.
+//!
+//! * [`dispatch`]: the dispatcher (decode enough to hash, reassemble fragments, batch to workers, carry
+//!   network time to every worker);
+//! * [`worker`]: a worker thread's state (flow table, timers, weird policy, log handle);
+//! * [`tcp`], [`conn`]: Zeek's connection semantics (TCP endpoint state machine, history, sizes,
+//!   `conn_state`, UDP/ICMP/unknown-transport sessions);
+//! * [`flows`]: the bounded per-worker flow table with its timer queue;
+//! * [`config`]: settings under Zeek's names; [`ports`]: the ports Zeek's analyzers register;
+//! * [`site`], [`uid`], [`key`], [`community_id`]: local networks, uids, connection keys and hashes.
+//!
+//! ```no_run
+//! use weir_engine::{run_offline, RunConfig, config::{AnalyzerSet, EngineConfig}};
+//! use weir_logs::{Format, LogConfig};
+//! let engine = EngineConfig::new(&AnalyzerSet::All);
+//! let rc = RunConfig::new(vec!["trace.pcap".into()], LogConfig::new(".", Format::Json), engine);
+//! let report = run_offline(rc).unwrap();
+//! println!("{} packets", report.packets);
+//! ```
+
+pub mod community_id;
+pub mod config;
+pub mod conn;
+pub mod dispatch;
+pub mod flows;
+pub mod key;
+pub mod logs;
+pub mod ports;
+pub mod site;
+pub mod tcp;
+pub mod uid;
+pub mod worker;
+
+use config::EngineConfig;
+use dispatch::{run_batch, Batch, Dispatcher, Lanes};
+use logs::{conn_schema, WeirdOut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use weir_capture::filter::Filter;
+use weir_capture::{CaptureError, PcapReader};
+use weir_logs::{LogConfig, Logs, WeirdPolicy};
+use worker::Worker;
+
+/// Progress of a replay, for a progress bar.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Bytes of input consumed and, when known, the total.
+    pub input_read: u64,
+    pub input_total: Option<u64>,
+}
+
+/// What to run.
+pub struct RunConfig {
+    pub inputs: Vec<String>,
+    pub filter: Option<String>,
+    pub workers: usize,
+    pub logs: LogConfig,
+    pub engine: EngineConfig,
+    /// Set (e.g. by a SIGINT handler) to stop reading; logs are still finished.
+    pub stop: Arc<AtomicBool>,
+    pub progress: Option<Box<dyn FnMut(&Progress)>>,
+}
+
+impl RunConfig {
+    pub fn new(inputs: Vec<String>, logs: LogConfig, engine: EngineConfig) -> RunConfig {
+        RunConfig {
+            inputs,
+            filter: None,
+            workers: 1,
+            logs,
+            engine,
+            stop: Arc::new(AtomicBool::new(false)),
+            progress: None,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub packets: u64,
+    pub bytes: u64,
+    pub filtered_out: u64,
+    pub connections: u64,
+    pub evicted_connections: u64,
+    pub frag_evicted: u64,
+    pub log_rows: u64,
+    /// Input errors (damaged files), each naming the file and offset. Packets before the damage were
+    /// processed and logged.
+    pub input_errors: Vec<CaptureError>,
+    pub interrupted: bool,
+}
+
+#[derive(Debug)]
+pub enum RunError {
+    Input(CaptureError),
+    Filter(String),
+    Io(std::io::Error),
+    WorkerPanicked,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Input(e) => write!(f, "{e}"),
+            RunError::Filter(e) => write!(f, "{e}"),
+            RunError::Io(e) => write!(f, "writing logs: {e}"),
+            RunError::WorkerPanicked => write!(f, "a worker thread failed"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+fn weird_out(logs: &Logs) -> WeirdOut {
+    WeirdOut {
+        handle: logs.handle(),
+        conn: logs.stream("conn"),
+        weird: logs.stream("weird"),
+        policy: WeirdPolicy::default(),
+    }
+}
+
+/// Reads the inputs (merged by timestamp, as Zeek merges several `-r` files), analyses them on
+/// `workers` workers, and writes the logs.
+pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
+    let filter = match &rc.filter {
+        Some(expr) => Some(Filter::new(expr).map_err(|e| RunError::Filter(e.to_string()))?),
+        None => None,
+    };
+    let mut readers = Vec::new();
+    for path in &rc.inputs {
+        let r = PcapReader::open(path).map_err(RunError::Input)?;
+        if let (Some(f), Some(link)) = (&filter, r.link_type()) {
+            // Compile up front, so a bad expression is reported before any packet is read.
+            f.program(link)
+                .map_err(|e| RunError::Filter(e.to_string()))?;
+        }
+        readers.push(r);
+    }
+    let schemas = vec![
+        conn_schema(rc.engine.community_id_seed.is_some()),
+        weir_logs::weird::schema(),
+    ];
+    let logs = Logs::start(rc.logs.clone(), schemas).map_err(RunError::Io)?;
+    let cfg = Arc::new(rc.engine.clone());
+    let n = rc.workers.max(1);
+
+    let mut handles = Vec::new();
+    let lanes = if n == 1 {
+        Lanes::Inline(
+            Box::new(Worker::new(Arc::clone(&cfg), weird_out(&logs))),
+            Batch::default(),
+        )
+    } else {
+        let (back_tx, back_rx) = mpsc::sync_channel::<Batch>(n * 8);
+        let mut txs = Vec::new();
+        for i in 0..n {
+            let (tx, rx) = mpsc::sync_channel::<Batch>(4);
+            txs.push(tx);
+            let mut w = Worker::new(Arc::clone(&cfg), weird_out(&logs));
+            let back = back_tx.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("weir-worker-{i}"))
+                    .spawn(move || {
+                        for b in rx {
+                            run_batch(&mut w, &b);
+                            let _ = back.try_send(b);
+                        }
+                        w.finish();
+                        w.stats
+                    })
+                    .expect("spawn worker thread"),
+            );
+        }
+        Lanes::Threads {
+            tx: txs,
+            back: back_rx,
+            current: (0..n).map(|_| Batch::default()).collect(),
+        }
+    };
+    let mut disp = Dispatcher::new(Arc::clone(&cfg), lanes, weird_out(&logs));
+    let mut report = RunReport::default();
+    let mut progress = Progress::default();
+    let total: Option<u64> = readers.iter().map(|r| r.total_bytes()).sum();
+    progress.input_total = total;
+
+    read_all(
+        &mut readers,
+        &filter,
+        &mut disp,
+        &mut report,
+        &mut progress,
+        &rc.stop,
+        &mut rc.progress,
+    );
+
+    let (inline_workers, disp_out, frag_stats) = disp.finish();
+    drop(disp_out);
+    report.frag_evicted = frag_stats.evicted;
+    for w in &inline_workers {
+        report.connections += w.stats.connections;
+        report.evicted_connections += w.stats.evicted;
+    }
+    drop(inline_workers);
+    let mut panicked = false;
+    for h in handles {
+        match h.join() {
+            Ok(s) => {
+                report.connections += s.connections;
+                report.evicted_connections += s.evicted;
+            }
+            Err(_) => panicked = true,
+        }
+    }
+    let stats = logs.finish().map_err(RunError::Io)?;
+    report.log_rows = stats.rows();
+    if panicked {
+        return Err(RunError::WorkerPanicked);
+    }
+    Ok(report)
+}
+
+/// The packet loop: k-way merge of the inputs by timestamp (one input: straight through).
+fn read_all(
+    readers: &mut [PcapReader],
+    filter: &Option<Filter>,
+    disp: &mut Dispatcher,
+    report: &mut RunReport,
+    progress: &mut Progress,
+    stop: &AtomicBool,
+    cb: &mut Option<Box<dyn FnMut(&Progress)>>,
+) {
+    // Heads of every input but the one being read, copied (only when there are several inputs).
+    let mut heads: Vec<Option<(f64, weir_decode::LinkType, Vec<u8>, u32)>> =
+        vec![None; readers.len()];
+    let mut done = vec![false; readers.len()];
+    let mut tick = 0u64;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            report.interrupted = true;
+            break;
+        }
+        if readers.len() == 1 {
+            match readers[0].next_packet() {
+                Ok(Some(p)) => {
+                    report.packets += 1;
+                    report.bytes += p.data.len() as u64;
+                    if filter
+                        .as_ref()
+                        .is_some_and(|f| !f.matches(p.link, p.data, p.wire_len))
+                    {
+                        report.filtered_out += 1;
+                    } else {
+                        disp.packet(p.ts, p.link, p.data, p.wire_len);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    report.input_errors.push(e);
+                    break;
+                }
+            }
+        } else {
+            for i in 0..readers.len() {
+                if heads[i].is_none() && !done[i] {
+                    match readers[i].next_packet() {
+                        Ok(Some(p)) => heads[i] = Some((p.ts, p.link, p.data.to_vec(), p.wire_len)),
+                        Ok(None) => done[i] = true,
+                        Err(e) => {
+                            report.input_errors.push(e);
+                            done[i] = true;
+                        }
+                    }
+                }
+            }
+            let next = (0..readers.len())
+                .filter(|&i| heads[i].is_some())
+                .min_by(|&a, &b| {
+                    heads[a]
+                        .as_ref()
+                        .unwrap()
+                        .0
+                        .total_cmp(&heads[b].as_ref().unwrap().0)
+                });
+            let Some(i) = next else { break };
+            let (ts, link, data, wire_len) = heads[i].take().unwrap();
+            report.packets += 1;
+            report.bytes += data.len() as u64;
+            if filter
+                .as_ref()
+                .is_some_and(|f| !f.matches(link, &data, wire_len))
+            {
+                report.filtered_out += 1;
+            } else {
+                disp.packet(ts, link, &data, wire_len);
+            }
+        }
+        tick += 1;
+        if tick & 0x3fff == 0 {
+            if let Some(cb) = cb.as_mut() {
+                progress.packets = report.packets;
+                progress.bytes = report.bytes;
+                progress.input_read = readers.iter().map(|r| r.bytes_read()).sum();
+                cb(progress);
+            }
+        }
+    }
+    if let Some(cb) = cb.as_mut() {
+        progress.packets = report.packets;
+        progress.bytes = report.bytes;
+        progress.input_read = readers.iter().map(|r| r.bytes_read()).sum();
+        cb(progress);
+    }
+}

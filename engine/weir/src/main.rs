@@ -1,4 +1,335 @@
+//! The `weir` command: read packets, write Zeek's logs.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weir_engine::config::{AnalyzerSet, EngineConfig, SETTINGS};
+use weir_engine::{run_offline, Progress, RunConfig};
+use weir_logs::{Format, LogConfig};
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {}
+const HELP: &str = "\
+NAME
+    weir - network security monitor that writes Zeek's logs, on every core
+
+SYNOPSIS
+    weir -r FILE [-r FILE ...] [OPTIONS]
+
+DESCRIPTION
+    weir reads packets from pcap or pcapng files, tracks every connection as Zeek does, and writes
+    Zeek's logs (conn.log, weird.log) in Zeek's JSON or TSV format, field for field. Work is spread over
+    several workers; each connection belongs to exactly one, and the logs do not depend on how many
+    there are. Time is network time (packet timestamps), so a replay is reproducible.
+
+OPTIONS
+    -r, --readfile FILE
+        Read packets from FILE, a pcap or pcapng file; '-' reads a pcap stream on standard input
+        (tcpdump -w - | weir -r -). Several -r are merged by timestamp, as Zeek does.
+    -C, --no-checksums
+        Ignore checksums (Zeek's -C). Without it, packets with bad IP checksums are dropped and packets
+        with bad TCP/UDP/ICMP checksums are counted as Zeek counts them (weird, history C) but not
+        analysed.
+    -f, --filter EXPR
+        Only analyse packets matching the libpcap filter expression EXPR (needs libpcap at run time).
+        A bad expression is reported before any packet is read.
+    --logdir DIR
+        Write logs into DIR (created if missing). Default: the current directory, as Zeek.
+    --format json|tsv
+        Log format: Zeek's JSON lines (default) or Zeek's tab-separated ascii format with #headers,
+        readable by zeek-cut.
+    --workers N
+        Number of worker threads. Default: one per core.
+    --analyzers LIST
+        Comma-separated Zeek analyzer names, 'all' (default) or 'none'. Reproduces the set of protocol
+        scripts a Zeek run loads: each named analyzer's well-known ports join Zeek's
+        likely_server_ports, which decides originator and responder. weir has no application-layer
+        analyzers yet, so a name contributes its ports only; conn.log's service stays unset.
+    --disable-logs LIST
+        Comma-separated log names not to write (e.g. weird,conn), like Zeek's Log::disable_stream.
+    --set NAME=VALUE, --set NAME+=VALUE
+        A Zeek setting, by Zeek's name and in Zeek's syntax, e.g.
+            --set 'ignore_checksums_nets+={192.168.0.0/16}'  --set 'tcp_inactivity_timeout=10 min'
+            --set 'Site::local_nets={10.0.0.0/8}'            --set 'likely_server_ports+={40190/udp}'
+        Known settings: SETTINGS_LIST
+    --community-id
+        Add conn.log's community_id field (Zeek's policy/protocols/conn/community-id-logging).
+    --seed N
+        Seed for connection uids (default fixed, so runs are reproducible).
+    --max-flows N
+        Most connections tracked at once per worker (default 4000000). When full, the connection whose
+        timers fall due first is logged and evicted; evictions are counted and reported.
+    -q, --quiet
+        No progress display. (Progress is shown only when standard error is a terminal.)
+    -h, --help
+        This text.
+    --version
+        weir's version.
+
+EXIT STATUS
+    0 on success; 1 when an input was damaged or unreadable (the logs of every packet before the damage
+    are still written); 2 for a usage error.
+
+EXAMPLES
+    weir -r trace.pcap --logdir logs
+    weir -r trace.pcap --format tsv --workers 4 -C
+    tcpdump -i eth0 -w - | weir -r -
+";
+
+struct Args {
+    rc_inputs: Vec<String>,
+    checksums: bool,
+    filter: Option<String>,
+    logdir: String,
+    format: Format,
+    workers: usize,
+    analyzers: AnalyzerSet,
+    disabled: Vec<String>,
+    sets: Vec<String>,
+    community_id: bool,
+    seed: Option<u64>,
+    max_flows: Option<usize>,
+    quiet: bool,
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("weir: {msg}\nTry 'weir --help'.");
+    ExitCode::from(2)
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut a = Args {
+        rc_inputs: Vec::new(),
+        checksums: true,
+        filter: None,
+        logdir: ".".into(),
+        format: Format::Json,
+        workers: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        analyzers: AnalyzerSet::All,
+        disabled: Vec::new(),
+        sets: Vec::new(),
+        community_id: false,
+        seed: None,
+        max_flows: None,
+        quiet: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it.next().ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{}", HELP.replace("SETTINGS_LIST", &SETTINGS.join(", ")));
+                return Ok(None);
+            }
+            "--version" => {
+                println!("weir {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "-r" | "--readfile" => a.rc_inputs.push(value(&flag)?),
+            "-C" | "--no-checksums" => a.checksums = false,
+            "-f" | "--filter" => a.filter = Some(value(&flag)?),
+            "--logdir" => a.logdir = value(&flag)?,
+            "--format" => {
+                a.format = match value(&flag)?.as_str() {
+                    "json" => Format::Json,
+                    "tsv" => Format::Tsv,
+                    other => return Err(format!("--format: {other:?} is not json or tsv")),
+                }
+            }
+            "--workers" => {
+                a.workers = value(&flag)?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1 && *n <= 1024)
+                    .ok_or("--workers needs a number from 1 to 1024")?
+            }
+            "--analyzers" => a.analyzers = AnalyzerSet::parse(&value(&flag)?)?,
+            "--disable-logs" => a
+                .disabled
+                .extend(value(&flag)?.split(',').map(|s| s.trim().to_string())),
+            "--set" => a.sets.push(value(&flag)?),
+            "--community-id" => a.community_id = true,
+            "--seed" => a.seed = Some(value(&flag)?.parse().map_err(|_| "--seed needs a number")?),
+            "--max-flows" => {
+                a.max_flows = Some(
+                    value(&flag)?
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or("--max-flows needs a positive number")?,
+                )
+            }
+            "-q" | "--quiet" => a.quiet = true,
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
+            s => {
+                return Err(format!(
+                    "unexpected argument {s:?} (input files are given with -r)"
+                ))
+            }
+        }
+    }
+    if a.rc_inputs.is_empty() {
+        return Err(
+            "no input: give a pcap or pcapng file with -r FILE (or -r - for standard input)".into(),
+        );
+    }
+    Ok(Some(a))
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+}
+
+fn human(n: f64) -> String {
+    if n >= 1e9 {
+        format!("{:.2}G", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.2}M", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.1}k", n / 1e3)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => return usage_error(&e),
+    };
+    let mut engine = EngineConfig::new(&args.analyzers);
+    if !args.checksums {
+        engine.ignore_checksums = true;
+        engine.decode.ignore_checksums = true;
+    }
+    if args.community_id {
+        engine.community_id_seed = Some(0);
+    }
+    for s in &args.sets {
+        if let Err(e) = engine.set(s) {
+            return usage_error(&e);
+        }
+    }
+    if args.community_id && engine.community_id_seed.is_none() {
+        engine.community_id_seed = Some(0);
+    }
+    engine.decode.ignore_checksums_nets = engine
+        .ignore_checksums_nets
+        .subnets()
+        .iter()
+        .map(|n| (n.addr, n.prefix))
+        .collect();
+    if let Some(seed) = args.seed {
+        engine.seed = seed;
+    }
+    if let Some(m) = args.max_flows {
+        engine.max_flows = m;
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.logdir) {
+        eprintln!("weir: cannot create log directory {}: {e}", args.logdir);
+        return ExitCode::from(1);
+    }
+    let mut logs = LogConfig::new(&args.logdir, args.format);
+    logs.disabled = args.disabled.clone();
+
+    install_signal_handlers();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || loop {
+            if STOP.load(Ordering::Relaxed) {
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        });
+    }
+
+    let mut rc = RunConfig::new(args.rc_inputs.clone(), logs, engine);
+    rc.filter = args.filter.clone();
+    rc.workers = args.workers;
+    rc.stop = stop;
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    if show {
+        let start = Instant::now();
+        let mut last = Instant::now() - Duration::from_secs(1);
+        rc.progress = Some(Box::new(move |p: &Progress| {
+            if last.elapsed() < Duration::from_millis(250) {
+                return;
+            }
+            last = Instant::now();
+            let secs = start.elapsed().as_secs_f64().max(1e-9);
+            let mut line = format!(
+                "\r{} pkts  {}B  {} pkt/s",
+                human(p.packets as f64),
+                human(p.bytes as f64),
+                human(p.packets as f64 / secs)
+            );
+            if let Some(total) = p.input_total.filter(|t| *t > 0) {
+                let frac = (p.input_read as f64 / total as f64).min(1.0);
+                let left = if frac > 0.0 {
+                    secs * (1.0 - frac) / frac
+                } else {
+                    0.0
+                };
+                line.push_str(&format!("  {:5.1}%  {:.0}s left", frac * 100.0, left));
+            }
+            line.push_str("   ");
+            let mut e = std::io::stderr();
+            let _ = e.write_all(line.as_bytes());
+            let _ = e.flush();
+        }));
+    }
+    let result = run_offline(rc);
+    if show {
+        eprintln!();
+    }
+    match result {
+        Ok(report) => {
+            let mut code = ExitCode::SUCCESS;
+            for e in &report.input_errors {
+                eprintln!("weir: {e}");
+                code = ExitCode::from(1);
+            }
+            if report.evicted_connections > 0 {
+                eprintln!(
+                    "weir: {} connections were evicted early to stay within --max-flows",
+                    report.evicted_connections
+                );
+            }
+            if report.interrupted {
+                eprintln!("weir: interrupted; logs of everything read so far are complete");
+            }
+            code
+        }
+        Err(e) => {
+            eprintln!("weir: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

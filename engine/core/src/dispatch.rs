@@ -1,0 +1,334 @@
+//! The dispatcher: reads packets, decodes just enough to find their connection, reassembles IP
+//! fragments, and hands each packet to the worker that owns its connection (a symmetric hash, so both
+//! directions meet in one worker). It also carries network time to every worker.
+//!
+//! Zeek expires timers against one global network time before each packet. To give every worker that
+//! same sequence of clock values, whatever the number of workers, each batch carries the distinct
+//! network times seen since the previous batch to that worker ("marks"), and the worker advances its
+//! clock through all of them in order. Timers therefore fire at exactly the network times they would in
+//! a single Zeek process, which is what makes the logs independent of the number of workers.
+
+use crate::config::EngineConfig;
+use crate::key::{pair_hash, ConnKey};
+use crate::logs::WeirdOut;
+use crate::worker::{icmp_counterpart, PacketRef, Worker};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+use weir_decode::frag::{self, Reassembler};
+use weir_decode::{
+    decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, Transport,
+};
+
+/// Packets per batch before it is sent.
+const BATCH_PACKETS: usize = 256;
+/// Bytes of packet data per batch before it is sent.
+const BATCH_BYTES: usize = 256 * 1024;
+/// Clock marks a batch may hold before it is sent even without packets, so an idle worker's clock
+/// keeps moving and the batch stays small.
+const BATCH_MARKS: usize = 4096;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Meta {
+    pub ts: f64,
+    pub seq: u64,
+    pub link: LinkType,
+    pub off: u32,
+    pub len: u32,
+    pub wire_len: u32,
+    /// Index in `marks` of the network time when this packet is processed.
+    pub mark: u32,
+    pub reassembled: Option<LinkMeta>,
+}
+
+/// A batch of packets for one worker, with the clock marks up to its last packet. Recycled.
+#[derive(Default)]
+pub struct Batch {
+    pub metas: Vec<Meta>,
+    pub data: Vec<u8>,
+    pub marks: Vec<f64>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.metas.clear();
+        self.data.clear();
+        self.marks.clear();
+    }
+
+    fn is_due(&self) -> bool {
+        self.metas.len() >= BATCH_PACKETS
+            || self.data.len() >= BATCH_BYTES
+            || self.marks.len() >= BATCH_MARKS
+    }
+}
+
+/// Runs a batch through a worker: advance the clock through each mark, process each packet at its mark.
+pub fn run_batch(w: &mut Worker, b: &Batch) {
+    let mut mi = 0usize;
+    for m in &b.metas {
+        while mi <= m.mark as usize && mi < b.marks.len() {
+            w.advance(b.marks[mi]);
+            mi += 1;
+        }
+        let data = b
+            .data
+            .get(m.off as usize..(m.off + m.len) as usize)
+            .unwrap_or(&[]);
+        let p = PacketRef {
+            ts: m.ts,
+            now: b.marks.get(m.mark as usize).copied().unwrap_or(m.ts),
+            seq: m.seq,
+            link: m.link,
+            data,
+            reassembled: m.reassembled,
+            wire_len: m.wire_len,
+        };
+        w.packet(&p);
+    }
+    while mi < b.marks.len() {
+        w.advance(b.marks[mi]);
+        mi += 1;
+    }
+}
+
+/// Where batches go: an in-thread worker (one worker) or channels to worker threads.
+pub enum Lanes {
+    Inline(Box<Worker>, Batch),
+    Threads {
+        tx: Vec<SyncSender<Batch>>,
+        back: Receiver<Batch>,
+        current: Vec<Batch>,
+    },
+}
+
+pub struct Dispatcher {
+    cfg: Arc<EngineConfig>,
+    lanes: Lanes,
+    frags: Reassembler,
+    weirds: Vec<DecodeWeird>,
+    out: WeirdOut,
+    /// Network time: the largest timestamp so far.
+    now: f64,
+    pub seq: u64,
+    pub frag_scratch: Vec<u8>,
+}
+
+impl Dispatcher {
+    pub fn new(cfg: Arc<EngineConfig>, lanes: Lanes, out: WeirdOut) -> Dispatcher {
+        let frags = Reassembler::new(frag::Config {
+            timeout: cfg.frag_timeout,
+            max_in_flight: cfg.max_frag_datagrams,
+            ..frag::Config::default()
+        });
+        Dispatcher {
+            cfg,
+            lanes,
+            frags,
+            weirds: Vec::new(),
+            out,
+            now: f64::NEG_INFINITY,
+            seq: 0,
+            frag_scratch: Vec::new(),
+        }
+    }
+
+    fn n_workers(&self) -> usize {
+        match &self.lanes {
+            Lanes::Inline(..) => 1,
+            Lanes::Threads { tx, .. } => tx.len(),
+        }
+    }
+
+    /// One captured packet.
+    pub fn packet(&mut self, ts: f64, link: LinkType, data: &[u8], wire_len: u32) {
+        let seq = self.seq;
+        self.seq += 1;
+        if ts > self.now {
+            self.now = ts;
+            self.push_mark(self.now);
+        } else if self.now == f64::NEG_INFINITY {
+            self.now = ts;
+            self.push_mark(ts);
+        }
+        let cfg = Arc::clone(&self.cfg);
+        let mut d = Decoded::default();
+        self.weirds.clear();
+        let res = decode_frame_wire(
+            &cfg.decode,
+            link,
+            data,
+            wire_len as usize,
+            &mut d,
+            &mut self.weirds,
+        );
+        let now = self.now;
+        if res.is_err() {
+            // Nothing for a worker to do: the dispatcher logs what went wrong.
+            if res == Err(Stop::Malformed) {
+                for w in self.weirds.drain(..) {
+                    self.out.decode_weird(now, &w);
+                }
+            }
+            return;
+        }
+        if let Some(ip) = d.ip.filter(|ip| ip.frag.is_some()) {
+            // A fragment: the workers never see it; its weirds are logged here.
+            for w in self.weirds.drain(..) {
+                self.out.decode_weird(now, &w);
+            }
+            let link_meta = d.link;
+            let Some(datagram) = self.frags.add(now, &ip, &mut self.weirds) else {
+                for w in self.weirds.drain(..) {
+                    self.out.decode_weird(now, &w);
+                }
+                return;
+            };
+            for w in self.weirds.drain(..) {
+                self.out.decode_weird(now, &w);
+            }
+            let mut d2 = Decoded {
+                link: link_meta,
+                ..Decoded::default()
+            };
+            let mut quiet = Vec::new();
+            let lane = match decode_ip(&cfg.decode, &datagram, &mut d2, &mut quiet) {
+                Ok(()) => self.lane_of(&d2),
+                Err(_) => 0,
+            };
+            let len = datagram.len() as u32;
+            self.enqueue(
+                lane,
+                ts,
+                seq,
+                LinkType::RAW,
+                &datagram,
+                len,
+                Some(link_meta),
+            );
+            return;
+        }
+        let lane = self.lane_of(&d);
+        self.enqueue(lane, ts, seq, link, data, wire_len, None);
+    }
+
+    fn lane_of(&self, d: &Decoded<'_>) -> usize {
+        let n = self.n_workers();
+        if n == 1 {
+            return 0;
+        }
+        let Some(ip) = d.ip else { return 0 };
+        let h = match d.transport {
+            Some(Transport::Tcp(t)) => {
+                ConnKey::new(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto, false).flow_hash()
+            }
+            Some(Transport::Udp(u)) => {
+                ConnKey::new(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto, false).flow_hash()
+            }
+            Some(Transport::Icmp(i)) => {
+                let (c, one_way) = icmp_counterpart(i.v6, i.icmp_type, i.code);
+                ConnKey::new(ip.src, i.icmp_type as u16, ip.dst, c, ip.proto, one_way).flow_hash()
+            }
+            _ => pair_hash(ip.src, ip.dst),
+        };
+        (h % n as u64) as usize
+    }
+
+    fn push_mark(&mut self, now: f64) {
+        match &mut self.lanes {
+            Lanes::Inline(w, _) => w.advance(now),
+            Lanes::Threads { tx, back, current } => {
+                for i in 0..current.len() {
+                    current[i].marks.push(now);
+                    if current[i].marks.len() >= BATCH_MARKS {
+                        send(tx, back, current, i);
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue(
+        &mut self,
+        lane: usize,
+        ts: f64,
+        seq: u64,
+        link: LinkType,
+        data: &[u8],
+        wire_len: u32,
+        re: Option<LinkMeta>,
+    ) {
+        match &mut self.lanes {
+            Lanes::Inline(w, _) => {
+                let p = PacketRef {
+                    ts,
+                    now: self.now,
+                    seq,
+                    link,
+                    data,
+                    reassembled: re,
+                    wire_len,
+                };
+                w.packet(&p);
+            }
+            Lanes::Threads { tx, back, current } => {
+                let b = &mut current[lane];
+                let off = b.data.len() as u32;
+                b.data.extend_from_slice(data);
+                let mark = b.marks.len().saturating_sub(1) as u32;
+                b.metas.push(Meta {
+                    ts,
+                    seq,
+                    link,
+                    off,
+                    len: data.len() as u32,
+                    wire_len,
+                    mark,
+                    reassembled: re,
+                });
+                if b.is_due() {
+                    send(tx, back, current, lane);
+                }
+            }
+        }
+    }
+
+    /// End of input: flush every batch, let the workers finish, log what the dispatcher holds.
+    pub fn finish(self) -> (Vec<Worker>, WeirdOut, frag::Stats) {
+        let stats = self.frags.stats();
+        let mut out = self.out;
+        out.flush();
+        match self.lanes {
+            Lanes::Inline(mut w, _) => {
+                w.finish();
+                (vec![*w], out, stats)
+            }
+            Lanes::Threads {
+                tx,
+                back,
+                mut current,
+            } => {
+                for i in 0..current.len() {
+                    send(&tx, &back, &mut current, i);
+                }
+                drop(tx);
+                drop(back);
+                (Vec::new(), out, stats)
+            }
+        }
+    }
+}
+
+fn send(tx: &[SyncSender<Batch>], back: &Receiver<Batch>, current: &mut [Batch], lane: usize) {
+    let mut fresh = back.try_recv().unwrap_or_default();
+    fresh.clear();
+    // A worker's marks continue from the last one sent: the first mark of the new batch is the clock
+    // the worker will already have reached, which is harmless to repeat.
+    if let Some(&last) = current[lane].marks.last() {
+        fresh.marks.push(last);
+    }
+    let full = core::mem::replace(&mut current[lane], fresh);
+    // A worker that has gone away (panicked) can take nothing more; its packets are lost and the run
+    // reports the failure when it joins the thread.
+    let _ = tx[lane].send(full);
+}

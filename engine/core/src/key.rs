@@ -1,0 +1,181 @@
+//! Connection keys and the symmetric flow hash.
+//!
+//! A [`ConnKey`] is direction-free, as Zeek's `IPBasedConnKey`: the (address, port) pairs are stored in
+//! canonical order, so both directions of a connection find the same entry. One-way ICMP messages keep
+//! their direction (Zeek's `is_one_way`): each direction is its own connection.
+
+use core::hash::{BuildHasher, Hasher};
+use core::net::IpAddr;
+
+/// Addresses as 16 bytes, IPv4 mapped (`::ffff:a.b.c.d`), as Zeek stores them.
+pub type Addr16 = [u8; 16];
+
+pub fn addr16(a: IpAddr) -> Addr16 {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnKey {
+    pub a1: Addr16,
+    pub a2: Addr16,
+    pub p1: u16,
+    pub p2: u16,
+    pub proto: u8,
+}
+
+impl ConnKey {
+    /// The key for a packet from `(src, sport)` to `(dst, dport)`.
+    pub fn new(
+        src: IpAddr,
+        sport: u16,
+        dst: IpAddr,
+        dport: u16,
+        proto: u8,
+        one_way: bool,
+    ) -> ConnKey {
+        let (s, d) = (addr16(src), addr16(dst));
+        // Zeek's addr_port_canon_lt: compare addresses (IPv6 byte order, v4-mapped), then ports.
+        if one_way || (s, sport) < (d, dport) {
+            ConnKey {
+                a1: s,
+                a2: d,
+                p1: sport,
+                p2: dport,
+                proto,
+            }
+        } else {
+            ConnKey {
+                a1: d,
+                a2: s,
+                p1: dport,
+                p2: sport,
+                proto,
+            }
+        }
+    }
+
+    /// A direction-free 64-bit hash, for choosing a worker. Both directions hash alike.
+    pub fn flow_hash(&self) -> u64 {
+        let mut h = FxHasher::default();
+        h.write(&self.a1);
+        h.write(&self.a2);
+        h.write_u32(((self.p1 as u32) << 16) | self.p2 as u32);
+        h.write_u8(self.proto);
+        mix(h.finish())
+    }
+}
+
+/// A hash of an address pair alone, direction-free: for packets without ports (unknown transports,
+/// damaged transport headers) and for weirds between two hosts.
+pub fn pair_hash(a: IpAddr, b: IpAddr) -> u64 {
+    let (a, b) = (addr16(a), addr16(b));
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = FxHasher::default();
+    h.write(&x);
+    h.write(&y);
+    mix(h.finish())
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    z ^ (z >> 33)
+}
+
+/// The Fx hash (rustc's): fast, good enough for keys of fixed-size integers, and not keyed. Flow keys are
+/// attacker-chosen, so the table that uses it is bounded in size (see `FlowTable`), and the dispatcher's
+/// choice of worker is run through [`mix`].
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i)
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct FxBuild;
+
+impl BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_directions_share_a_key() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let k1 = ConnKey::new(a, 1234, b, 80, 6, false);
+        let k2 = ConnKey::new(b, 80, a, 1234, 6, false);
+        assert_eq!(k1, k2);
+        assert_eq!(k1.flow_hash(), k2.flow_hash());
+        assert_eq!(pair_hash(a, b), pair_hash(b, a));
+    }
+
+    #[test]
+    fn one_way_keys_keep_direction() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_ne!(
+            ConnKey::new(a, 3, b, 1, 1, true),
+            ConnKey::new(b, 3, a, 1, 1, true)
+        );
+    }
+}

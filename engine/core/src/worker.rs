@@ -1,0 +1,451 @@
+//! A worker: one thread's share of the connections, everything it needs to process its packets
+//! (decoder scratch, flow table, timers, weird policy, log handle), and nothing shared.
+//!
+//! Mirrors Zeek's `IPBasedAnalyzer::AnalyzePacket` (find or create the connection, detect reuse, work
+//! out direction) and the TCP/UDP/ICMP/unknown-transport analyzers' `DeliverPacket`.
+
+use crate::community_id;
+use crate::config::EngineConfig;
+use crate::conn::{Conn, ConnCore, ConnKind, DatagramState, WeirdSource};
+use crate::flows::{ConnRef, FlowTable};
+use crate::key::ConnKey;
+use crate::logs::{conn_row, WeirdOut};
+use crate::tcp::{Segment, TcpSession};
+use crate::uid::Uid;
+use core::net::IpAddr;
+use std::sync::Arc;
+use weir_api::Weird;
+use weir_decode::{
+    checksum, decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Transport,
+};
+
+/// One packet handed to a worker.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketRef<'a> {
+    /// The packet's own timestamp.
+    pub ts: f64,
+    /// Network time when the packet is processed: the largest timestamp seen so far (Zeek never lets
+    /// network time go back).
+    pub now: f64,
+    /// Position in the input (the first packet is 0): makes uids reproducible.
+    pub seq: u64,
+    pub link: LinkType,
+    /// The frame, or for a reassembled datagram the IP datagram.
+    pub data: &'a [u8],
+    /// For reassembled datagrams: the link-layer facts of the first fragment, and `data` starts at IP.
+    pub reassembled: Option<LinkMeta>,
+    /// The frame's length on the wire (may exceed `data.len()` when the capture was cut short).
+    pub wire_len: u32,
+}
+
+/// Counters a worker keeps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WorkerStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub not_ip: u64,
+    pub malformed: u64,
+    pub connections: u64,
+    pub evicted: u64,
+}
+
+pub struct Worker {
+    cfg: Arc<EngineConfig>,
+    flows: FlowTable,
+    weirds_buf: Vec<DecodeWeird>,
+    out: WeirdOut,
+    pub stats: WorkerStats,
+    now: f64,
+}
+
+impl Worker {
+    pub fn new(cfg: Arc<EngineConfig>, out: WeirdOut) -> Worker {
+        let flows = FlowTable::new(cfg.max_flows);
+        Worker {
+            cfg,
+            flows,
+            weirds_buf: Vec::with_capacity(8),
+            out,
+            stats: WorkerStats::default(),
+            now: 0.0,
+        }
+    }
+
+    /// Advances network time to `now`, firing every timer due (Zeek's `expire_timers` before each packet).
+    pub fn advance(&mut self, now: f64) {
+        if now > self.now {
+            self.now = now;
+        }
+        let now = self.now;
+        while let Some(r) = self.flows.next_due(now) {
+            let remove = fire_conn_timers(self.flows.get_mut(r), now, &self.cfg);
+            if remove {
+                self.remove_and_log(r);
+            } else {
+                self.flows.reschedule(r);
+            }
+        }
+    }
+
+    /// Processes one packet (network time must already have been advanced to `p.now`).
+    pub fn packet(&mut self, p: &PacketRef<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += p.data.len() as u64;
+        let cfg = Arc::clone(&self.cfg);
+        let mut d = Decoded::default();
+        self.weirds_buf.clear();
+        let res = match p.reassembled {
+            Some(meta) => {
+                d.link = meta;
+                decode_ip(&cfg.decode, p.data, &mut d, &mut self.weirds_buf)
+            }
+            None => decode_frame_wire(
+                &cfg.decode,
+                p.link,
+                p.data,
+                p.wire_len as usize,
+                &mut d,
+                &mut self.weirds_buf,
+            ),
+        };
+        for w in self.weirds_buf.drain(..) {
+            self.out.decode_weird(p.now, &w);
+        }
+        match res {
+            Ok(()) => {}
+            Err(weir_decode::Stop::NotIp) => {
+                self.stats.not_ip += 1;
+                return;
+            }
+            Err(weir_decode::Stop::Malformed) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        }
+        let (Some(ip), Some(tr)) = (d.ip, d.transport) else {
+            return;
+        };
+        // IGMP has a packet analyzer in Zeek that makes no connection.
+        if ip.proto == 2 {
+            return;
+        }
+        let (sport, dport, one_way) = match tr {
+            Transport::Tcp(t) => (t.src_port, t.dst_port, false),
+            Transport::Udp(u) => (u.src_port, u.dst_port, false),
+            Transport::Icmp(i) => {
+                let (counter, one_way) = icmp_counterpart(i.v6, i.icmp_type, i.code);
+                (i.icmp_type as u16, counter, one_way)
+            }
+            Transport::Other(..) => (0, 0, false),
+        };
+        let key = ConnKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
+
+        let r = match self.flows.find(&key) {
+            None => self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr),
+            Some(r) => {
+                let reuse = match (&mut self.flows.get_mut(r).kind, &tr) {
+                    (ConnKind::Tcp(_), Transport::Tcp(t)) => {
+                        let c = self.flows.get_mut(r);
+                        let ConnKind::Tcp(s) = &mut c.kind else {
+                            unreachable!()
+                        };
+                        let reuse = s.is_reuse(&mut c.core, p.ts, t, &cfg.tcp);
+                        if reuse {
+                            // The weird belongs to the old connection, logged with it.
+                            self.flush_weirds(r, p.now);
+                        }
+                        reuse
+                    }
+                    _ => false,
+                };
+                if reuse {
+                    self.remove_and_log(r);
+                    self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr)
+                } else {
+                    r
+                }
+            }
+        };
+
+        let c = self.flows.get_mut(r);
+        let is_orig = ip.src == c.core.orig_h && sport == c.core.orig_p;
+        let ip_len = ip.total_len as u64;
+        // Zeek's payload length, from the IP length fields; 0 means segmentation offload, use what we have.
+        let ip_payload_len = (ip.total_len as i64 - ip.hdr_len as i64).max(0);
+        let captured = ip.payload.len() as i64;
+        let skip_cksum = cfg.ignore_checksums || cfg.ignore_checksums_nets.contains(ip.src);
+        // Zeek validates UDP checksums only when the frame was captured whole (`pkt->len <= pkt->cap_len`).
+        let full_frame = p.reassembled.is_some() || p.wire_len as usize <= p.data.len();
+        match (&mut c.kind, tr) {
+            (ConnKind::Tcp(s), Transport::Tcp(t)) => {
+                let len_total = if ip.total_len == 0 {
+                    captured
+                } else {
+                    ip_payload_len
+                };
+                let len = len_total - t.hdr_len as i64;
+                let caplen = captured - t.hdr_len as i64;
+                if !skip_cksum && caplen >= len && !checksum::transport_ok(&ip) {
+                    c.core
+                        .weird(Weird::bad_TCP_checksum, None, WeirdSource::Tcp);
+                    s.checksum_error(&mut c.core, is_orig);
+                } else {
+                    let seg = Segment {
+                        tcp: &t,
+                        len,
+                        caplen,
+                        now: p.ts,
+                    };
+                    let flipped = s.process(&mut c.core, is_orig, &seg, &cfg.tcp);
+                    c.core.count_packet(is_orig ^ flipped, ip_len);
+                }
+            }
+            (ConnKind::Udp(st), Transport::Udp(u)) => {
+                let len = if ip_payload_len == 0 {
+                    captured
+                } else {
+                    ip_payload_len
+                };
+                c.core.count_packet(is_orig, ip_len);
+                let mut validate = !skip_cksum && captured >= len && full_frame;
+                if validate && u.checksum == 0 && cfg.vxlan_ports.contains(&u.dst_port) {
+                    validate = false;
+                }
+                let bad = validate
+                    && !(ip.version == 4 && u.checksum == 0)
+                    && !checksum::transport_ok(&ip);
+                if bad {
+                    c.core
+                        .weird(Weird::bad_UDP_checksum, None, WeirdSource::Udp);
+                    if is_orig {
+                        c.core
+                            .scaled_history(b'C', &mut st.req_chk_cnt, &mut st.req_chk_thresh);
+                    } else {
+                        c.core
+                            .scaled_history(b'c', &mut st.rep_chk_cnt, &mut st.rep_chk_thresh);
+                    }
+                } else {
+                    let ulen = u.length as i64;
+                    if ulen != len {
+                        let addl = format!("{ulen} != {len}");
+                        c.core.weird(
+                            Weird::UDP_datagram_length_mismatch,
+                            Some(&addl),
+                            WeirdSource::Udp,
+                        );
+                    }
+                    c.core.last_time = p.ts;
+                    if is_orig {
+                        c.core.check_history(0x1, b'D');
+                    } else {
+                        c.core.check_history(0x2, b'd');
+                    }
+                    st.update_length(is_orig, ulen - 8);
+                }
+            }
+            (ConnKind::Icmp(st), Transport::Icmp(_)) => {
+                let len = if ip_payload_len == 0 {
+                    captured
+                } else {
+                    ip_payload_len
+                };
+                if !skip_cksum && captured >= len && !checksum::transport_ok(&ip) {
+                    c.core
+                        .weird(Weird::bad_ICMP_checksum, None, WeirdSource::Icmp);
+                } else {
+                    c.core.last_time = p.ts;
+                    st.update_length(is_orig, len - 8);
+                    if captured >= len {
+                        c.core.count_packet(is_orig, ip_len);
+                    }
+                }
+            }
+            (ConnKind::Other, Transport::Other(..)) => {
+                c.core.last_time = p.ts;
+                c.core.count_packet(is_orig, ip_len);
+            }
+            _ => {}
+        }
+        self.flush_weirds(r, p.now);
+        self.flows.reschedule(r);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_conn(
+        &mut self,
+        p: &PacketRef<'_>,
+        key: ConnKey,
+        src: IpAddr,
+        sport: u16,
+        dst: IpAddr,
+        dport: u16,
+        proto: u8,
+        tr: &Transport<'_>,
+    ) -> ConnRef {
+        if self.flows.is_full() {
+            if let Some(victim) = self.flows.eviction_candidate() {
+                self.stats.evicted += 1;
+                self.flows.evictions += 1;
+                self.remove_and_log(victim);
+            }
+        }
+        self.stats.connections += 1;
+        let cfg = &self.cfg;
+        let uid = Uid::new(cfg.seed, p.seq, 0);
+        let mut core = ConnCore::new(key, uid, src, sport, dst, dport, proto, p.ts);
+        let (kind, flip) = match tr {
+            Transport::Tcp(t) => {
+                let f = t.flags;
+                let mut flip = false;
+                let syn = f & weir_decode::tcp_flags::SYN != 0;
+                let ack = f & weir_decode::tcp_flags::ACK != 0;
+                if (!syn || ack) && cfg.is_likely_server_port(6, sport) {
+                    flip = if cfg.is_likely_server_port(6, dport) {
+                        !syn && sport < dport
+                    } else {
+                        true
+                    };
+                }
+                // TCPAnalyzer::MakeSessionAdapter sets the UDP inactivity timeout until the handshake ends.
+                core.set_inactivity_timeout(cfg.udp_inactivity_timeout);
+                (
+                    ConnKind::Tcp(Box::new(TcpSession::new(p.now, &cfg.tcp))),
+                    flip,
+                )
+            }
+            Transport::Udp(_) => {
+                core.set_inactivity_timeout(cfg.udp_inactivity_timeout);
+                let flip =
+                    cfg.is_likely_server_port(17, sport) && !cfg.is_likely_server_port(17, dport);
+                (ConnKind::Udp(DatagramState::default()), flip)
+            }
+            Transport::Icmp(_) => {
+                core.set_inactivity_timeout(cfg.icmp_inactivity_timeout);
+                (ConnKind::Icmp(DatagramState::default()), false)
+            }
+            Transport::Other(..) => {
+                core.set_inactivity_timeout(cfg.unknown_ip_inactivity_timeout);
+                (ConnKind::Other, false)
+            }
+        };
+        let mut conn = Conn { core, kind };
+        if flip && !crate::site::is_broadcast(conn.core.resp_h) {
+            conn.core.flip_roles();
+            if let ConnKind::Tcp(s) = &mut conn.kind {
+                s.flip_roles();
+            }
+        }
+        self.flows.insert(conn)
+    }
+
+    fn flush_weirds(&mut self, r: ConnRef, now: f64) {
+        let c = self.flows.get_mut(r);
+        if c.core.pending_weirds.is_empty() {
+            return;
+        }
+        let pending = core::mem::take(&mut c.core.pending_weirds);
+        for w in &pending {
+            self.out.conn_weird(now, &c.core, w);
+        }
+        let mut pending = pending;
+        pending.clear();
+        c.core.pending_weirds = pending;
+    }
+
+    fn remove_and_log(&mut self, r: ConnRef) {
+        let conn = self.flows.remove(r);
+        self.log_conn(&conn);
+    }
+
+    fn log_conn(&mut self, conn: &Conn) {
+        let cid = self
+            .cfg
+            .community_id_seed
+            .map(|seed| community_id::compute(seed, &conn.core));
+        conn_row(&mut self.out, &self.cfg, conn, cid.as_deref());
+    }
+
+    /// End of input: every remaining connection is logged as it stands (Zeek's `Drain` at exit).
+    pub fn finish(&mut self) {
+        for conn in self.flows.drain() {
+            self.log_conn(&conn);
+        }
+        self.out.flush();
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.flows.len()
+    }
+}
+
+/// Fires the timers of one connection that are due at `now`, earliest first. True = remove it.
+fn fire_conn_timers(c: &mut Conn, now: f64, cfg: &EngineConfig) -> bool {
+    loop {
+        let tcp_next = match &c.kind {
+            ConnKind::Tcp(s) => s.next_deadline(),
+            _ => None,
+        };
+        let inact = c.core.inactivity_at;
+        let next = match (tcp_next, inact) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(x) => x,
+                None => return false,
+            },
+        };
+        if next > now {
+            return false;
+        }
+        if inact == Some(next) {
+            if c.core.inactivity_timer(now) {
+                return true;
+            }
+            continue;
+        }
+        if let ConnKind::Tcp(s) = &mut c.kind {
+            if s.fire_timers(&c.core, now, &cfg.tcp) {
+                return true;
+            }
+        }
+    }
+}
+
+/// Zeek's `ICMP4_counterpart` / `ICMP6_counterpart`: the type of the answer, or the code for one-way
+/// messages.
+pub fn icmp_counterpart(v6: bool, t: u8, code: u8) -> (u16, bool) {
+    let c: Option<u8> = if !v6 {
+        match t {
+            8 => Some(0),
+            0 => Some(8),
+            13 => Some(14),
+            14 => Some(13),
+            15 => Some(16),
+            16 => Some(15),
+            10 => Some(9),
+            9 => Some(10),
+            17 => Some(18),
+            18 => Some(17),
+            _ => None,
+        }
+    } else {
+        match t {
+            128 => Some(129),
+            129 => Some(128),
+            133 => Some(134),
+            134 => Some(133),
+            135 => Some(136),
+            136 => Some(135),
+            130 => Some(131),
+            131 => Some(130),
+            139 => Some(140),
+            140 => Some(139),
+            144 => Some(145),
+            145 => Some(144),
+            _ => None,
+        }
+    };
+    match c {
+        Some(c) => (c as u16, false),
+        None => (code as u16, true),
+    }
+}
