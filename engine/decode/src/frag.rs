@@ -396,7 +396,9 @@ fn build(d: &Datagram) -> Vec<u8> {
     }
     let total = out.len();
     if d.v4_proto_hl.is_some() {
-        let tl = (total.min(0xffff) as u16).to_be_bytes();
+        // Zeek writes the length into the 16-bit field as is: an oversized datagram wraps (and then fails
+        // `invalid_IP_header_size`, as in core.ipv6-reassembly-state-leak).
+        let tl = (total as u16).to_be_bytes();
         if let Some(x) = out.get_mut(2..4) {
             x.copy_from_slice(&tl);
         }
@@ -416,7 +418,7 @@ fn build(d: &Datagram) -> Vec<u8> {
             x.copy_from_slice(&sum.to_be_bytes());
         }
     } else {
-        let plen = (total.saturating_sub(crate::ip::IPV6_HDR).min(0xffff) as u16).to_be_bytes();
+        let plen = (total.saturating_sub(crate::ip::IPV6_HDR) as u16).to_be_bytes();
         if let Some(x) = out.get_mut(4..6) {
             x.copy_from_slice(&plen);
         }
