@@ -174,6 +174,19 @@ impl Reassembler {
         }
     }
 
+    /// Respects the total bound by evicting other datagrams (oldest first), then `key`'s if it alone is
+    /// too big. False when `key` was evicted.
+    fn enforce_total(&mut self, key: &Key) -> bool {
+        while self.stats.bytes > self.cfg.max_total_bytes {
+            if !self.evict_oldest(key) {
+                self.remove(key);
+                self.stats.evicted += 1;
+                return false;
+            }
+        }
+        true
+    }
+
     /// Adds one fragment seen at network time `now`. `ip` must be a fully captured fragment as
     /// [`decode_frame`](crate::decode_frame) reports it (`ip.frag` set); anything else returns None.
     /// Returns the reassembled datagram, from its IP header, once complete; its IPv4 header has the
@@ -214,6 +227,9 @@ impl Reassembler {
             };
             self.stats.bytes += d.held;
             self.map.insert(key, d);
+            if !self.enforce_total(&key) {
+                return None;
+            }
         } else if let Some(d) = self.map.get(&key) {
             // Zeek: the protocol and header length must match the first fragment's.
             let consistent = match d.v4_proto_hl {
@@ -267,13 +283,8 @@ impl Reassembler {
         }
         let added = insert_block(d, offset, data, weirds);
         self.stats.bytes += added;
-        // Respect the total bound by evicting others first, then this datagram if it alone is too big.
-        while self.stats.bytes > self.cfg.max_total_bytes {
-            if !self.evict_oldest(&key) {
-                self.remove(&key);
-                self.stats.evicted += 1;
-                return None;
-            }
+        if !self.enforce_total(&key) {
+            return None;
         }
         let d = self.map.get_mut(&key)?;
         if !complete(d, weirds) {

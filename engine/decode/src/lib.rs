@@ -22,6 +22,8 @@ use weir_api::Weird;
 
 pub mod checksum;
 pub mod frag;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ip;
 mod link;
 
