@@ -108,10 +108,7 @@ pub(crate) fn mobility_ok(ip: &IpPacket<'_>, mh: &[u8]) -> bool {
     let units = mh.get(1).copied().unwrap_or(0);
     let mh_len = 8u8.wrapping_add(8u8.wrapping_mul(units));
     let body = mh.get(..usize::from(mh_len & !1)).unwrap_or(mh);
-    let s = addr_sum(ip.src, true)
-        + addr_sum(ip.dst, true)
-        + u32::from(proto::MOBILITY)
-        + u32::from(mh_len);
+    let s = addr_sum(ip.src, true) + addr_sum(ip.dst, true) + u32::from(proto::MOBILITY) + u32::from(mh_len);
     ones_sum(s, body) == 0xffff
 }
 
@@ -123,10 +120,7 @@ mod tests {
     #[test]
     fn rfc1071_example() {
         // RFC 1071 section 3 example bytes: 00 01 f2 03 f4 f5 f6 f7 sum to 0xddf2.
-        assert_eq!(
-            ones_sum(0, &[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
-            0xddf2
-        );
+        assert_eq!(ones_sum(0, &[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0xddf2);
         // An odd trailing byte is the high byte of a zero-padded word.
         assert_eq!(ones_sum(0, &[0x12]), 0x1200);
     }

@@ -191,12 +191,7 @@ impl Reassembler {
     /// [`decode_frame`](crate::decode_frame) reports it (`ip.frag` set); anything else returns None.
     /// Returns the reassembled datagram, from its IP header, once complete; its IPv4 header has the
     /// fragment fields cleared and a fresh checksum, its IPv6 header chain no Fragment header.
-    pub fn add(
-        &mut self,
-        now: f64,
-        ip: &IpPacket<'_>,
-        weirds: &mut Vec<DecodeWeird>,
-    ) -> Option<Vec<u8>> {
+    pub fn add(&mut self, now: f64, ip: &IpPacket<'_>, weirds: &mut Vec<DecodeWeird>) -> Option<Vec<u8>> {
         let f = ip.frag?;
         self.expire(now);
         let key: Key = (ip.src, ip.dst, f.id);
@@ -370,11 +365,7 @@ fn complete(d: &mut Datagram, weirds: &mut Vec<DecodeWeird>) -> bool {
         }
         reach = s + b.len() as u64;
     }
-    let last_upper = d
-        .blocks
-        .last()
-        .map(|(s, b)| s + b.len() as u64)
-        .unwrap_or(0);
+    let last_upper = d.blocks.last().map(|(s, b)| s + b.len() as u64).unwrap_or(0);
     if hole {
         if reach >= d.frag_size {
             // Contiguous through the expected end but more data beyond: analyse the contiguous part.
@@ -485,17 +476,11 @@ mod tests {
             assert!(feed(&mut r, 1.0, &parts[order[0]], &mut w).is_none());
             let d = feed(&mut r, 1.1, &parts[order[1]], &mut w).expect("complete");
             // excessively_small_fragment: the first part is 60 bytes < 64.
-            assert!(
-                w.iter()
-                    .all(|x| x.weird == Weird::excessively_small_fragment),
-                "{w:?}"
-            );
+            assert!(w.iter().all(|x| x.weird == Weird::excessively_small_fragment), "{w:?}");
             let mut out = Decoded::default();
             let mut w2 = Vec::new();
             decode_ip(&DecodeConfig::default(), &d, &mut out, &mut w2).unwrap();
-            assert!(
-                matches!(out.transport, Some(Transport::Udp(x)) if x.dst_port == 2000 && x.payload.len() == 64)
-            );
+            assert!(matches!(out.transport, Some(Transport::Udp(x)) if x.dst_port == 2000 && x.payload.len() == 64));
             assert_eq!(r.stats().in_flight, 0);
             assert_eq!(r.stats().completed, 1);
         }

@@ -5,9 +5,7 @@ use crate::frag::{Config, Reassembler};
 use crate::{checksum, decode_frame_wire, decode_ip, DecodeConfig, Decoded, LinkType};
 
 /// Link types the `decode_frame` target selects with its first byte (index modulo the length).
-pub const LINK_TYPES: [u32; 16] = [
-    1, 0, 9, 50, 101, 12, 14, 108, 113, 228, 229, 276, 239, 10, 105, 127,
-];
+pub const LINK_TYPES: [u32; 16] = [1, 0, 9, 50, 101, 12, 14, 108, 113, 228, 229, 276, 239, 10, 105, 127];
 
 /// Selector byte for a link type (for building seeds); 1 (Ethernet) when unknown.
 pub fn selector(link: u32) -> u8 {
@@ -31,11 +29,7 @@ pub fn decode_frame_target(data: &[u8]) {
     let mut out = Decoded::default();
     let mut weirds = Vec::new();
     // Wire length: as captured, or longer (snaplen cut) when flag bit 1 is set.
-    let wire = if flags & 2 != 0 {
-        frame.len() + 100
-    } else {
-        frame.len()
-    };
+    let wire = if flags & 2 != 0 { frame.len() + 100 } else { frame.len() };
     if decode_frame_wire(&cfg, link, frame, wire, &mut out, &mut weirds).is_ok() {
         if let Some(ip) = out.ip {
             if checksum::should_verify(&cfg, &ip) {
@@ -82,9 +76,6 @@ pub fn frag_target(data: &[u8]) {
             let _ = decode_ip(&cfg, &d, &mut out2, &mut weirds);
         }
         let s = r.stats();
-        assert!(
-            s.in_flight <= 4 && s.bytes <= 100_000,
-            "bounds broken: {s:?}"
-        );
+        assert!(s.in_flight <= 4 && s.bytes <= 100_000, "bounds broken: {s:?}");
     }
 }

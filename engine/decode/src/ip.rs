@@ -4,8 +4,8 @@
 
 use crate::link::Ctx;
 use crate::{
-    be16, be32, checksum, push_weird, Addl, DecodeConfig, DecodeWeird, Decoded, FragInfo,
-    IcmpHeader, IpPacket, Stop, TcpHeader, Transport, UdpHeader, WeirdScope,
+    be16, be32, checksum, push_weird, Addl, DecodeConfig, DecodeWeird, Decoded, FragInfo, IcmpHeader, IpPacket, Stop,
+    TcpHeader, Transport, UdpHeader, WeirdScope,
 };
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use weir_api::Weird;
@@ -48,10 +48,7 @@ pub(crate) struct Lens {
 
 fn is_ext_header(t: u8) -> bool {
     use proto::*;
-    matches!(
-        t,
-        HOPOPTS | ROUTING | DSTOPTS | FRAGMENT | AH | ESP | MOBILITY
-    )
+    matches!(t, HOPOPTS | ROUTING | DSTOPTS | FRAGMENT | AH | ESP | MOBILITY)
 }
 
 fn v6_addr(b: &[u8], off: usize) -> Option<Ipv6Addr> {
@@ -148,9 +145,7 @@ impl V6Chain {
             remaining -= cur_len;
             c.len = off;
             next_type = nh;
-            if matches!(current, proto::FRAGMENT | proto::ESP | proto::MOBILITY)
-                || !is_ext_header(nh)
-            {
+            if matches!(current, proto::FRAGMENT | proto::ESP | proto::MOBILITY) || !is_ext_header(nh) {
                 break;
             }
         }
@@ -429,9 +424,7 @@ pub(crate) fn analyze<'a>(
         return Ok(());
     }
     if h.last_type == proto::MOBILITY {
-        if !cx.cfg.ignore_checksums
-            && !checksum::mobility_ok(&ip, data.get(h.last_off..).unwrap_or(&[]))
-        {
+        if !cx.cfg.ignore_checksums && !checksum::mobility_ok(&ip, data.get(h.last_off..).unwrap_or(&[])) {
             cx.weird(Weird::bad_MH_checksum, flow, "IP");
             return Err(Stop::Malformed);
         }
@@ -463,19 +456,8 @@ pub(crate) fn analyze<'a>(
     cx.enter("IP", flow)?;
     // What the transport analyzers take as the segment length: the IP payload length, or what was
     // captured when the length field was zeroed.
-    let ip_payload_len = if h.payload_len != 0 {
-        h.payload_len
-    } else {
-        remaining
-    };
-    out.transport = Some(transport(
-        cx,
-        h.next,
-        seg,
-        h.payload_len,
-        ip_payload_len,
-        flow,
-    )?);
+    let ip_payload_len = if h.payload_len != 0 { h.payload_len } else { remaining };
+    out.transport = Some(transport(cx, h.next, seg, h.payload_len, ip_payload_len, flow)?);
     Ok(())
 }
 
@@ -574,11 +556,7 @@ pub fn decode_ip<'a>(
     out: &mut Decoded<'a>,
     weirds: &mut Vec<DecodeWeird>,
 ) -> Result<(), Stop> {
-    let mut cx = Ctx {
-        cfg,
-        weirds,
-        depth: 0,
-    };
+    let mut cx = Ctx { cfg, weirds, depth: 0 };
     let lens = Lens {
         cap_len: ip.len(),
         wire_len: ip.len(),
@@ -597,13 +575,7 @@ mod tests {
     fn raw(frame: &[u8]) -> (Result<(), Stop>, Decoded<'_>, Vec<DecodeWeird>) {
         let mut out = Decoded::default();
         let mut w = Vec::new();
-        let r = decode_frame(
-            &DecodeConfig::default(),
-            LinkType::RAW,
-            frame,
-            &mut out,
-            &mut w,
-        );
+        let r = decode_frame(&DecodeConfig::default(), LinkType::RAW, frame, &mut out, &mut w);
         (r, out, w)
     }
 
@@ -611,11 +583,9 @@ mod tests {
     /// 1234 -> 80, seq 1, ack 0, data offset 5, SYN, window 8192.
     fn v4_tcp() -> Vec<u8> {
         let mut p = vec![
-            0x45, 0x00, 0x00, 0x28, 0x00, 0x01, 0x00, 0x00, 0x40, 0x06, 0x00,
-            0x00, // header, checksum 0
+            0x45, 0x00, 0x00, 0x28, 0x00, 0x01, 0x00, 0x00, 0x40, 0x06, 0x00, 0x00, // header, checksum 0
             0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, // addresses
-            0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0x00, 0, 0, 0,
-            0, // TCP
+            0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0x00, 0, 0, 0, 0, // TCP
         ];
         fix_v4(&mut p);
         p
@@ -636,10 +606,7 @@ mod tests {
         assert_eq!(r, Ok(()));
         assert!(w.is_empty());
         let ip = out.ip.unwrap();
-        assert_eq!(
-            (ip.version, ip.proto, ip.hdr_len, ip.total_len),
-            (4, 6, 20, 40)
-        );
+        assert_eq!((ip.version, ip.proto, ip.hdr_len, ip.total_len), (4, 6, 20, 40));
         match out.transport {
             Some(Transport::Tcp(t)) => {
                 assert_eq!(
@@ -666,10 +633,7 @@ mod tests {
         };
         let mut out = Decoded::default();
         let mut w = Vec::new();
-        assert_eq!(
-            decode_frame(&cfg, LinkType::RAW, &p, &mut out, &mut w),
-            Ok(())
-        );
+        assert_eq!(decode_frame(&cfg, LinkType::RAW, &p, &mut out, &mut w), Ok(()));
     }
 
     #[test]
@@ -679,26 +643,13 @@ mod tests {
         // Captured 30 of 40 bytes with wire length 30: truncated_IP_len (Net).
         let p = v4_tcp();
         let (_, _, w) = raw(&p[..30]);
-        assert_eq!(
-            (w[0].weird, w[0].scope),
-            (Weird::truncated_IP_len, WeirdScope::Net)
-        );
+        assert_eq!((w[0].weird, w[0].scope), (Weird::truncated_IP_len, WeirdScope::Net));
         // The same capture cut by the snaplen (wire length 40): decoded as far as it goes.
         let mut out = Decoded::default();
         let mut w = Vec::new();
-        let r = decode_frame_wire(
-            &DecodeConfig::default(),
-            LinkType::RAW,
-            &p[..30],
-            40,
-            &mut out,
-            &mut w,
-        );
+        let r = decode_frame_wire(&DecodeConfig::default(), LinkType::RAW, &p[..30], 40, &mut out, &mut w);
         assert_eq!((r, w.len()), (Err(Stop::Malformed), 1));
-        assert_eq!(
-            (w[0].weird, w[0].source),
-            (Weird::internally_truncated_header, "TCP")
-        );
+        assert_eq!((w[0].weird, w[0].source), (Weird::internally_truncated_header, "TCP"));
         // IHL 15 (60 bytes) > total length 40.
         let mut p = v4_tcp();
         p[0] = 0x4f;
@@ -772,10 +723,7 @@ mod tests {
         assert_eq!(r, Err(Stop::Malformed));
         assert_eq!((w[0].weird, w[0].source), (Weird::routing0_hdr, ""));
         let fin: IpAddr = "2001:db8::99".parse().unwrap();
-        assert_eq!(
-            w[0].scope,
-            WeirdScope::Flow("2001:db8::1".parse().unwrap(), fin)
-        );
+        assert_eq!(w[0].scope, WeirdScope::Flow("2001:db8::1".parse().unwrap(), fin));
         assert_eq!(w[1].weird, Weird::ipv6_no_next);
         assert_eq!(out.ip.unwrap().dst, fin);
         // Destination options with a Home Address option (type 201, length 16) -> no next header.
@@ -802,10 +750,7 @@ mod tests {
         // Routing type 7: unknown_routing_type with addl 7.
         let p = v6(43, &[59, 0, 7, 0, 0, 0, 0, 0]);
         let (_, _, w) = raw(&p);
-        assert_eq!(
-            (w[0].weird, w[0].addl),
-            (Weird::unknown_routing_type, Some(7))
-        );
+        assert_eq!((w[0].weird, w[0].addl), (Weird::unknown_routing_type, Some(7)));
     }
 
     #[test]
@@ -817,8 +762,6 @@ mod tests {
         // ICMPv6 echo request, 8 bytes.
         let p = v6(58, &[128, 0, 0, 0, 0, 1, 0, 1]);
         let (_, out, _) = raw(&p);
-        assert!(
-            matches!(out.transport, Some(Transport::Icmp(i)) if i.v6 && i.icmp_type == 128 && i.len == 8)
-        );
+        assert!(matches!(out.transport, Some(Transport::Icmp(i)) if i.v6 && i.icmp_type == 128 && i.len == 8));
     }
 }

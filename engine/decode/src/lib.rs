@@ -10,11 +10,27 @@
 //! headers; TCP, UDP, ICMP, ICMPv6, and any other IP protocol as opaque payload. IP fragments are
 //! reassembled by [`frag::Reassembler`], bounded in memory.
 //!
-//! ```ignore
+//! ```
+//! use weir_decode::{checksum, decode_frame, frag, DecodeConfig, Decoded, LinkType, Transport};
+//!
+//! // Raw IPv4 10.0.0.1 -> 10.0.0.2, UDP 1234 -> 53, no payload, UDP checksum 0 (not computed).
+//! let frame = [
+//!     0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0x66, 0xce, 10, 0, 0, 1, 10, 0, 0, 2, // IPv4
+//!     0x04, 0xd2, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00, // UDP
+//! ];
+//! let cfg = DecodeConfig::default();
 //! let mut out = Decoded::default();
 //! let mut weirds = Vec::new();
-//! let cfg = DecodeConfig::default();
-//! match decode_frame(&cfg, LinkType::ETHERNET, frame, &mut out, &mut weirds) { ... }
+//! let mut frags = frag::Reassembler::default();
+//! decode_frame(&cfg, LinkType::RAW, &frame, &mut out, &mut weirds).unwrap();
+//! let ip = out.ip.unwrap();
+//! if ip.frag.is_some() {
+//!     // Fragment: feed `frags.add(ts, &ip, &mut weirds)`, then `decode_ip` the datagram it returns.
+//!     let _ = frags.add(0.0, &ip, &mut weirds);
+//! }
+//! assert!(matches!(out.transport, Some(Transport::Udp(u)) if u.dst_port == 53));
+//! assert!(!checksum::should_verify(&cfg, &ip) || checksum::transport_ok(&ip));
+//! assert!(weirds.is_empty());
 //! ```
 
 use core::net::IpAddr;

@@ -6,8 +6,7 @@
 //! after pushing the weird Zeek raises. Weird sources are Zeek's canonical analyzer names.
 
 use crate::{
-    be16, ip, mac_at, push_weird, Addl, DecodeConfig, DecodeWeird, Decoded, LinkMeta, LinkType,
-    Stop, WeirdScope,
+    be16, ip, mac_at, push_weird, Addl, DecodeConfig, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, WeirdScope,
 };
 use weir_api::Weird;
 
@@ -143,20 +142,12 @@ fn ether_dispatch(from: Layer, proto: u16) -> Result<Layer, Stop> {
 }
 
 /// 802.3 length frame: the LLC/SNAP/Novell choice shared by Ethernet and VLAN.
-fn llc_choice<'a>(
-    cx: &mut Ctx<'_>,
-    me: Layer,
-    trunc: Weird,
-    data: &'a [u8],
-    len_field: u16,
-) -> Step<'a> {
+fn llc_choice<'a>(cx: &mut Ctx<'_>, me: Layer, trunc: Weird, data: &'a [u8], len_field: u16) -> Step<'a> {
     if data.len() < 2 {
         cx.weird(trunc, WeirdScope::Net, me.name());
         return Err(Stop::Malformed);
     }
-    let data = data
-        .get(..usize::from(len_field).min(data.len()))
-        .unwrap_or(data);
+    let data = data.get(..usize::from(len_field).min(data.len())).unwrap_or(data);
     match (data.first(), data.get(1)) {
         (Some(0xaa), Some(0xaa)) => Ok((Layer::Snap, data)),
         (Some(0xff), Some(0xff)) => Ok((Layer::Novell, data)),
@@ -230,11 +221,7 @@ fn mpls<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
     let mut data = data;
     loop {
         if data.len() <= 4 {
-            cx.weird(
-                Weird::truncated_link_header,
-                WeirdScope::Net,
-                Layer::Mpls.name(),
-            );
+            cx.weird(Weird::truncated_link_header, WeirdScope::Net, Layer::Mpls.name());
             return Err(Stop::Malformed);
         }
         let bottom = data.get(2).is_some_and(|b| b & 0x01 != 0);
@@ -248,26 +235,15 @@ fn mpls<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
 
 fn pbb<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
     if data.len() <= PBB_LEN {
-        cx.weird(
-            Weird::truncated_PBB_header,
-            WeirdScope::Net,
-            Layer::Pbb.name(),
-        );
+        cx.weird(Weird::truncated_PBB_header, WeirdScope::Net, Layer::Pbb.name());
         return Err(Stop::Malformed);
     }
-    Ok((
-        Layer::Ethernet,
-        data.get(PBB_C_DST_OFF..).ok_or(Stop::Malformed)?,
-    ))
+    Ok((Layer::Ethernet, data.get(PBB_C_DST_OFF..).ok_or(Stop::Malformed)?))
 }
 
 fn vntag<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
     if data.len() <= VNTAG_LEN {
-        cx.weird(
-            Weird::truncated_vntag_header,
-            WeirdScope::Net,
-            Layer::VnTag.name(),
-        );
+        cx.weird(Weird::truncated_vntag_header, WeirdScope::Net, Layer::VnTag.name());
         return Err(Stop::Malformed);
     }
     let proto = be16(data, 4).ok_or(Stop::Malformed)?;
@@ -322,16 +298,10 @@ fn ppp<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
             return Err(Stop::Malformed);
         }
         let proto = be16(data, 2).ok_or(Stop::Malformed)?;
-        return Ok((
-            ppp_dispatch(proto, true)?,
-            data.get(4..).ok_or(Stop::Malformed)?,
-        ));
+        return Ok((ppp_dispatch(proto, true)?, data.get(4..).ok_or(Stop::Malformed)?));
     }
     let proto = be16(data, 0).ok_or(Stop::Malformed)?;
-    Ok((
-        ppp_dispatch(proto, true)?,
-        data.get(2..).ok_or(Stop::Malformed)?,
-    ))
+    Ok((ppp_dispatch(proto, true)?, data.get(2..).ok_or(Stop::Malformed)?))
 }
 
 fn ppp_serial<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
@@ -344,10 +314,7 @@ fn ppp_serial<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
         return Err(Stop::Malformed);
     }
     let proto = be16(data, 2).ok_or(Stop::Malformed)?;
-    Ok((
-        ppp_dispatch(proto, true)?,
-        data.get(4..).ok_or(Stop::Malformed)?,
-    ))
+    Ok((ppp_dispatch(proto, true)?, data.get(4..).ok_or(Stop::Malformed)?))
 }
 
 fn sll_dispatch(proto: u16) -> Result<Layer, Stop> {
@@ -360,40 +327,26 @@ fn sll_dispatch(proto: u16) -> Result<Layer, Stop> {
 /// Linux cooked capture v1: packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2).
 fn sll<'a>(cx: &mut Ctx<'_>, meta: &mut LinkMeta, data: &'a [u8]) -> Step<'a> {
     if data.len() <= SLL_LEN {
-        cx.weird(
-            Weird::truncated_Linux_SLL_header,
-            WeirdScope::Net,
-            Layer::Sll.name(),
-        );
+        cx.weird(Weird::truncated_Linux_SLL_header, WeirdScope::Net, Layer::Sll.name());
         return Err(Stop::Malformed);
     }
     let proto = be16(data, 14).ok_or(Stop::Malformed)?;
     meta.src_mac = mac_at(data, 6);
     // Zeek points l2_dst at an all-zero address for cooked captures.
     meta.dst_mac = Some([0; 6]);
-    Ok((
-        sll_dispatch(proto)?,
-        data.get(SLL_LEN..).ok_or(Stop::Malformed)?,
-    ))
+    Ok((sll_dispatch(proto)?, data.get(SLL_LEN..).ok_or(Stop::Malformed)?))
 }
 
 /// Linux cooked capture v2: protocol(2) reserved(2) ifindex(4) ARPHRD(2) type(1) addr len(1) addr(8).
 fn sll2<'a>(cx: &mut Ctx<'_>, meta: &mut LinkMeta, data: &'a [u8]) -> Step<'a> {
     if data.len() <= SLL2_LEN {
-        cx.weird(
-            Weird::truncated_Linux_SLL2_header,
-            WeirdScope::Net,
-            Layer::Sll2.name(),
-        );
+        cx.weird(Weird::truncated_Linux_SLL2_header, WeirdScope::Net, Layer::Sll2.name());
         return Err(Stop::Malformed);
     }
     let proto = be16(data, 0).ok_or(Stop::Malformed)?;
     meta.src_mac = mac_at(data, 12);
     meta.dst_mac = Some([0; 6]);
-    Ok((
-        sll_dispatch(proto)?,
-        data.get(SLL2_LEN..).ok_or(Stop::Malformed)?,
-    ))
+    Ok((sll_dispatch(proto)?, data.get(SLL2_LEN..).ok_or(Stop::Malformed)?))
 }
 
 /// BSD AF values Zeek's NULL analyzer sends to IP: AF_INET 2, and AF_INET6 as 24 (NetBSD/OpenBSD),
@@ -409,11 +362,7 @@ fn null<'a>(cx: &mut Ctx<'_>, data: &'a [u8], big_endian: bool) -> Step<'a> {
     let hdr: [u8; 4] = match data.get(..4) {
         Some(&[a, b, c, d]) if data.len() > 4 => [a, b, c, d],
         _ => {
-            cx.weird(
-                Weird::null_analyzer_failed,
-                WeirdScope::Net,
-                Layer::Null.name(),
-            );
+            cx.weird(Weird::null_analyzer_failed, WeirdScope::Net, Layer::Null.name());
             return Err(Stop::Malformed);
         }
     };
@@ -444,9 +393,7 @@ fn nflog<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
     loop {
         let (tlv_len, tlv_type) = match data.get(..4) {
             // TLV type and length are in host order; libpcap files from Linux are little-endian.
-            Some(&[a, b, c, d]) if data.len() > 4 => {
-                (u16::from_le_bytes([a, b]), u16::from_le_bytes([c, d]))
-            }
+            Some(&[a, b, c, d]) if data.len() > 4 => (u16::from_le_bytes([a, b]), u16::from_le_bytes([c, d])),
             _ => {
                 cx.weird(Weird::nflog_no_pcap_payload, WeirdScope::Net, me.name());
                 return Err(Stop::Malformed);
@@ -487,11 +434,7 @@ fn llc<'a>(cx: &mut Ctx<'_>, data: &'a [u8]) -> Step<'a> {
         None => 0,
     };
     if hdr_len == 0 || data.len() < hdr_len {
-        cx.weird(
-            Weird::truncated_llc_header,
-            WeirdScope::Net,
-            Layer::Llc.name(),
-        );
+        cx.weird(Weird::truncated_llc_header, WeirdScope::Net, Layer::Llc.name());
         return Err(Stop::Malformed);
     }
     // Zeek's LLC analyzer forwards on the DSAP, and nothing is registered for it.
@@ -554,11 +497,7 @@ pub fn decode_frame_wire<'a>(
     out.link = LinkMeta::default();
     out.ip = None;
     out.transport = None;
-    let mut cx = Ctx {
-        cfg,
-        weirds,
-        depth: 0,
-    };
+    let mut cx = Ctx { cfg, weirds, depth: 0 };
     let mut layer = match link.0 {
         1 => Layer::Ethernet,
         9 => Layer::Ppp,
@@ -593,11 +532,7 @@ pub fn decode_frame_wire<'a>(
             Layer::Snap => snap(&mut cx, data),
             Layer::Novell => {
                 // Zeek's NOVELL_802_3 analyzer has no default analyzer to forward to.
-                cx.weird(
-                    Weird::no_suitable_analyzer_found,
-                    WeirdScope::Net,
-                    layer.name(),
-                );
+                cx.weird(Weird::no_suitable_analyzer_found, WeirdScope::Net, layer.name());
                 Err(Stop::Malformed)
             }
             Layer::Root | Layer::Ip => Err(Stop::Malformed),
@@ -636,8 +571,7 @@ mod tests {
     /// A 20-byte IPv4 header 10.0.0.1 -> 10.0.0.2, proto UDP, total length 28, valid checksum,
     /// followed by an 8-byte UDP header 1234 -> 53, length 8, checksum 0.
     const IP_UDP: [u8; 28] = [
-        0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x66,
-        0xce, // ver/ihl .. checksum
+        0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x66, 0xce, // ver/ihl .. checksum
         0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, // src, dst
         0x04, 0xd2, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00, // UDP
     ];
@@ -649,9 +583,7 @@ mod tests {
     }
 
     fn assert_udp(out: &Decoded<'_>) {
-        assert!(
-            matches!(out.transport, Some(Transport::Udp(u)) if u.src_port == 1234 && u.dst_port == 53)
-        );
+        assert!(matches!(out.transport, Some(Transport::Udp(u)) if u.src_port == 1234 && u.dst_port == 53));
     }
 
     #[test]
@@ -771,39 +703,22 @@ mod tests {
         let (r, out, _) = run(LinkType::LINUX_SLL, &f);
         assert_eq!((r, out.link.src_mac), (Ok(()), Some([1, 2, 3, 4, 5, 6])));
         // SLL2: proto 0x0800, reserved, ifindex, ARPHRD, type, addr len, addr (8)
-        let f = with_prefix(&[
-            0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
-        ]);
+        let f = with_prefix(&[0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0]);
         let (r, out, _) = run(LinkType::LINUX_SLL2, &f);
         assert_eq!(r, Ok(()));
         assert_udp(&out);
         // NULL: AF_INET little-endian; LOOP: AF_INET big-endian; AF 7 is not IP.
         assert_eq!(run(LinkType::NULL, &with_prefix(&[2, 0, 0, 0])).0, Ok(()));
         assert_eq!(run(LinkType::LOOP, &with_prefix(&[0, 0, 0, 2])).0, Ok(()));
-        assert_eq!(
-            run(LinkType::NULL, &with_prefix(&[7, 0, 0, 0])).0,
-            Err(Stop::NotIp)
-        );
+        assert_eq!(run(LinkType::NULL, &with_prefix(&[7, 0, 0, 0])).0, Err(Stop::NotIp));
         // PPP with and without HDLC framing, PPP serial.
-        assert_eq!(
-            run(LinkType::PPP, &with_prefix(&[0xff, 0x03, 0x00, 0x21])).0,
-            Ok(())
-        );
+        assert_eq!(run(LinkType::PPP, &with_prefix(&[0xff, 0x03, 0x00, 0x21])).0, Ok(()));
         assert_eq!(run(LinkType::PPP, &with_prefix(&[0x00, 0x21])).0, Ok(()));
         assert_eq!(
-            run(
-                LinkType::PPP_SERIAL,
-                &with_prefix(&[0x0f, 0x00, 0x00, 0x21])
-            )
-            .0,
+            run(LinkType::PPP_SERIAL, &with_prefix(&[0x0f, 0x00, 0x00, 0x21])).0,
             Ok(())
         );
-        for lt in [
-            LinkType::RAW,
-            LinkType::RAW_12,
-            LinkType::RAW_14,
-            LinkType::IPV4,
-        ] {
+        for lt in [LinkType::RAW, LinkType::RAW_12, LinkType::RAW_14, LinkType::IPV4] {
             let (r, out, _) = run(lt, &IP_UDP);
             assert_eq!(r, Ok(()));
             assert_udp(&out);
@@ -828,9 +743,7 @@ mod tests {
             (Weird::no_suitable_analyzer_found, "NOVELL_802_3")
         );
         // Plain LLC (STP): not IP.
-        let f = with_prefix(&[
-            0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0x00, 0x24, 0x42, 0x42, 0x03,
-        ]);
+        let f = with_prefix(&[0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0x00, 0x24, 0x42, 0x42, 0x03]);
         assert_eq!(run(LinkType::ETHERNET, &f).0, Err(Stop::NotIp));
     }
 

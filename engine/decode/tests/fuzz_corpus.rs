@@ -18,11 +18,7 @@ fn replay(target: &str, f: fn(&[u8])) -> usize {
         let Ok(rd) = std::fs::read_dir(fuzz_dir().join(sub).join(target)) else {
             continue;
         };
-        let mut files: Vec<_> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
+        let mut files: Vec<_> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
         files.sort();
         for p in files {
             let data = std::fs::read(&p).unwrap();
@@ -66,11 +62,7 @@ fn generate() {
                 stack.push(p);
             } else {
                 let s = p.to_string_lossy().to_string();
-                if s.ends_with(".pcap")
-                    || s.ends_with(".pcapng")
-                    || s.ends_with(".pcap.gz")
-                    || s.ends_with(".trace")
-                {
+                if s.ends_with(".pcap") || s.ends_with(".pcapng") || s.ends_with(".pcap.gz") || s.ends_with(".trace") {
                     traces.push(p);
                 }
             }
@@ -82,11 +74,7 @@ fn generate() {
     for (ti, t) in traces.iter().enumerate() {
         let pkts = read_trace(t);
         // Frames: first packet of each trace, its half, and a second packet for every fourth trace.
-        for (pi, p) in pkts
-            .iter()
-            .take(if ti % 4 == 0 { 2 } else { 1 })
-            .enumerate()
-        {
+        for (pi, p) in pkts.iter().take(if ti % 4 == 0 { 2 } else { 1 }).enumerate() {
             let frame = &p.data[..p.data.len().min(512)];
             let mut v = vec![selector(p.link), 0];
             v.extend_from_slice(frame);
@@ -105,15 +93,7 @@ fn generate() {
         for p in &pkts {
             let mut out = weir_decode::Decoded::default();
             let mut w = Vec::new();
-            if weir_decode::decode_frame(
-                &cfg,
-                weir_decode::LinkType(p.link),
-                &p.data,
-                &mut out,
-                &mut w,
-            )
-            .is_ok()
-            {
+            if weir_decode::decode_frame(&cfg, weir_decode::LinkType(p.link), &p.data, &mut out, &mut w).is_ok() {
                 if let Some(ip) = out.ip.filter(|i| i.frag.is_some()) {
                     let raw = &ip.raw[..ip.raw.len().min(4000)];
                     rec.push(1u8);
@@ -146,18 +126,9 @@ fn generate() {
     let mut udp = vec![0x03, 0xe8, 0x07, 0xd0, 0, 72, 0, 0];
     udp.extend_from_slice(&[0xab; 64]);
     let sets: Vec<Vec<Vec<u8>>> = vec![
-        vec![
-            frag4(0, true, 1, &udp[..40]),
-            frag4(40, false, 1, &udp[40..]),
-        ],
-        vec![
-            frag4(40, false, 2, &udp[40..]),
-            frag4(0, true, 2, &udp[..40]),
-        ],
-        vec![
-            frag4(0, true, 3, &udp[..48]),
-            frag4(40, false, 3, &[0x11; 32]),
-        ],
+        vec![frag4(0, true, 1, &udp[..40]), frag4(40, false, 1, &udp[40..])],
+        vec![frag4(40, false, 2, &udp[40..]), frag4(0, true, 2, &udp[..40])],
+        vec![frag4(0, true, 3, &udp[..48]), frag4(40, false, 3, &[0x11; 32])],
         vec![
             frag4(0, true, 4, &udp[..40]),
             frag4(0, true, 4, &udp[..40]),

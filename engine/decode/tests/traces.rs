@@ -24,9 +24,7 @@ fn summary(w: &[DecodeWeird]) -> BTreeSet<(String, &'static str, String, bool)> 
         .collect()
 }
 
-fn set(
-    items: &[(&str, &'static str, &str, bool)],
-) -> BTreeSet<(String, &'static str, String, bool)> {
+fn set(items: &[(&str, &'static str, &str, bool)]) -> BTreeSet<(String, &'static str, String, bool)> {
     items
         .iter()
         .map(|(n, s, a, f)| (n.to_string(), *s, a.to_string(), *f))
@@ -55,16 +53,8 @@ fn expect(rel: &str, ignore_checksums: bool, want: &[(&str, &'static str, &str, 
 
 #[test]
 fn truncation_baseline() {
-    expect(
-        "trunc/ip4-trunc.pcap",
-        false,
-        &[("truncated_IP", "IP", "-", false)],
-    );
-    expect(
-        "trunc/ip6-trunc.pcap",
-        false,
-        &[("truncated_IP", "IP", "-", false)],
-    );
+    expect("trunc/ip4-trunc.pcap", false, &[("truncated_IP", "IP", "-", false)]);
+    expect("trunc/ip6-trunc.pcap", false, &[("truncated_IP", "IP", "-", false)]);
     expect(
         "trunc/ip6-ext-trunc.pcap",
         false,
@@ -121,10 +111,7 @@ fn checksum_case(rel: &str, good: bool, extra: &[(&str, &'static str, &str, bool
         .iter()
         .any(|w| w.weird.name() == "bad_IP_checksum" || w.weird.name() == "bad_MH_checksum");
     if good {
-        assert!(
-            !bad_transport && !ip_bad,
-            "{rel}: good trace flagged: {w:?}"
-        );
+        assert!(!bad_transport && !ip_bad, "{rel}: good trace flagged: {w:?}");
     } else {
         assert!(bad_transport || ip_bad, "{rel}: bad trace not flagged");
     }
@@ -139,14 +126,7 @@ fn checksums_baseline() {
         false,
         &[("bad_IP_checksum", "IP", "-", true)],
     );
-    for p in [
-        "ip4-tcp",
-        "ip4-udp",
-        "ip4-icmp",
-        "ip6-tcp",
-        "ip6-udp",
-        "ip6-icmp6",
-    ] {
+    for p in ["ip4-tcp", "ip4-udp", "ip4-icmp", "ip6-tcp", "ip6-udp", "ip6-icmp6"] {
         checksum_case(&format!("chksums/{p}-bad-chksum.pcap"), false, &[]);
         checksum_case(&format!("chksums/{p}-good-chksum.pcap"), true, &[]);
     }
@@ -218,12 +198,7 @@ fn link_layer_baselines() {
     let Some((w, _)) = run("trunc/mpls-6in6-broken.pcap.gz", true) else {
         return;
     };
-    assert!(summary(&w).contains(&(
-        "unknown_ip_version".to_string(),
-        "IP",
-        "-".to_string(),
-        false
-    )));
+    assert!(summary(&w).contains(&("unknown_ip_version".to_string(), "IP", "-".to_string(), false)));
 }
 
 #[test]
@@ -257,11 +232,7 @@ fn link_layers_decode_ip() {
         let Some((w, seen)) = run(rel, c) else { return };
         let ok = seen.iter().filter(|s| s.result.is_ok()).count();
         assert!(ok > 0, "{rel}: no packet decoded; weirds {:?}", summary(&w));
-        eprintln!(
-            "{rel}: {ok}/{} decoded, weirds {:?}",
-            seen.len(),
-            summary(&w)
-        );
+        eprintln!("{rel}: {ok}/{} decoded, weirds {:?}", seen.len(), summary(&w));
     }
 }
 
@@ -325,12 +296,7 @@ fn dump() {
     for (i, p) in pkts.iter().enumerate() {
         let mut w = Vec::new();
         let s = run_pipeline(&cfg, std::slice::from_ref(p), &mut w);
-        let head: String = p
-            .data
-            .iter()
-            .take(200)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let head: String = p.data.iter().take(200).map(|b| format!("{b:02x}")).collect();
         eprintln!(
             "#{i} ts={} link={} cap={} wire={} {:?} {:?} {head}",
             p.ts,

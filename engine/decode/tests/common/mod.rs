@@ -7,9 +7,7 @@ use pcap_parser::{create_reader, Block, PcapBlockOwned, PcapError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use weir_decode::frag::Reassembler;
-use weir_decode::{
-    decode_frame_wire, decode_ip, DecodeConfig, DecodeWeird, Decoded, LinkType, Stop,
-};
+use weir_decode::{decode_frame_wire, decode_ip, DecodeConfig, DecodeWeird, Decoded, LinkType, Stop};
 
 /// One captured packet.
 pub struct Pkt {
@@ -36,10 +34,7 @@ pub fn read_trace(path: &Path) -> Vec<Pkt> {
     }
     if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();
-        if flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .is_err()
-        {
+        if flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).is_err() {
             return Vec::new();
         }
         bytes = out;
@@ -71,16 +66,10 @@ pub fn read_trace(path: &Path) -> Vec<Pkt> {
                     }
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => ifaces.clear(),
                     PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        ifaces.push((
-                            idb.linktype.0 as u32,
-                            idb.ts_resolution().unwrap_or(1_000_000),
-                        ));
+                        ifaces.push((idb.linktype.0 as u32, idb.ts_resolution().unwrap_or(1_000_000)));
                     }
                     PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                        let (link, res) = ifaces
-                            .get(epb.if_id as usize)
-                            .copied()
-                            .unwrap_or((1, 1_000_000));
+                        let (link, res) = ifaces.get(epb.if_id as usize).copied().unwrap_or((1, 1_000_000));
                         let t = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                         let n = (epb.caplen as usize).min(epb.data.len());
                         pkts.push(Pkt {
@@ -150,8 +139,7 @@ pub fn run_pipeline(cfg: &DecodeConfig, pkts: &[Pkt], weirds: &mut Vec<DecodeWei
                             }
                         }
                     }
-                } else if out.transport.is_some() && weir_decode::checksum::should_verify(cfg, &ip)
-                {
+                } else if out.transport.is_some() && weir_decode::checksum::should_verify(cfg, &ip) {
                     s.transport_ok = Some(weir_decode::checksum::transport_ok(&ip));
                 }
             }
