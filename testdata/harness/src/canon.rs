@@ -256,10 +256,7 @@ mod tests {
         // Preceded by a digit: not a timestamp start; 11 digits: no match.
         assert_eq!(mask_timestamps("x12345678901.5", false), "x12345678901.5");
         // At most 8 fraction digits are eaten.
-        assert_eq!(
-            mask_timestamps("a 1234567890.123456789", false),
-            "a XXXXXXXXXX.XXXXXX9"
-        );
+        assert_eq!(mask_timestamps("a 1234567890.123456789", false), "a XXXXXXXXXX.XXXXXX9");
         // 9 digits work too; 8 do not.
         assert_eq!(mask_timestamps("123456789.1", false), "XXXXXXXXXX.XXXXXX");
         assert_eq!(mask_timestamps("12345678.1", false), "12345678.1");
@@ -275,10 +272,7 @@ mod tests {
             mask_timestamps("#close\t2026-11-23-12-11-14", false),
             "#close XXXX-XX-XX-XX-XX-XX"
         );
-        assert_eq!(
-            mask_timestamps("#open\tnot-a-date", false),
-            "#open\tnot-a-date"
-        );
+        assert_eq!(mask_timestamps("#open\tnot-a-date", false), "#open\tnot-a-date");
     }
 
     #[test]

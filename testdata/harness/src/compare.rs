@@ -6,8 +6,19 @@ use crate::canon::{Parsed, Row};
 use std::collections::{BTreeMap, HashMap};
 
 /// uid -> connection key; `None` when one uid names several keys (seeded uids repeat across runs).
+/// Keys from conn.log and tunnel.log win over keys from other logs (a weird.log row may carry the
+/// connection's ids before Zeek flipped its direction).
 #[derive(Debug, Clone, Default)]
-pub struct UidMap(pub HashMap<String, Option<String>>);
+pub struct UidMap {
+    pub primary: HashMap<String, Option<String>>,
+    pub secondary: HashMap<String, Option<String>>,
+}
+
+/// True for conn.log and tunnel.log content (by `#path`) or log type.
+pub fn is_primary(p: &Parsed, log_type: Option<&str>) -> bool {
+    matches!(log_type, Some("conn") | Some("tunnel"))
+        || p.headers.iter().any(|h| h == "#path\tconn" || h == "#path\ttunnel")
+}
 
 const ID_FIELDS: [&str; 4] = ["id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"];
 /// Fields holding connection uids (single or a set).
@@ -32,14 +43,17 @@ pub fn own_key(row: &Row) -> Option<String> {
         }
         parts.push(v.to_string());
     }
-    Some(format!(
-        "{}:{}>{}:{}",
-        parts[0], parts[1], parts[2], parts[3]
-    ))
+    Some(format!("{}:{}>{}:{}", parts[0], parts[1], parts[2], parts[3]))
 }
 
 impl UidMap {
-    pub fn add_parsed(&mut self, p: &Parsed) {
+    /// Adds the uid -> key pairs of a log; `log_type` when known from elsewhere (cut files).
+    pub fn add_parsed_typed(&mut self, p: &Parsed, log_type: Option<&str>) {
+        let map = if is_primary(p, log_type) {
+            &mut self.primary
+        } else {
+            &mut self.secondary
+        };
         for row in &p.rows {
             let (Some(uid), Some(key)) = (row.get("uid"), own_key(row)) else {
                 continue;
@@ -47,20 +61,27 @@ impl UidMap {
             if uid == "-" {
                 continue;
             }
-            match self.0.get(uid) {
+            match map.get(uid) {
                 None => {
-                    self.0.insert(uid.to_string(), Some(key));
+                    map.insert(uid.to_string(), Some(key));
                 }
                 Some(Some(k)) if *k == key => {}
                 Some(_) => {
-                    self.0.insert(uid.to_string(), None);
+                    map.insert(uid.to_string(), None);
                 }
             }
         }
     }
 
+    pub fn add_parsed(&mut self, p: &Parsed) {
+        self.add_parsed_typed(p, None)
+    }
+
     pub fn resolve(&self, uid: &str) -> Option<&str> {
-        self.0.get(uid).and_then(|k| k.as_deref())
+        match self.primary.get(uid) {
+            Some(k) => k.as_deref(),
+            None => self.secondary.get(uid).and_then(|k| k.as_deref()),
+        }
     }
 
     /// True if every uid value in the file resolves to exactly one key.
@@ -275,13 +296,10 @@ pub fn compare(exp_hdr: &[String], exp: &[CRow], act_hdr: &[String], act: &[CRow
     let mut a_used = vec![false; act.len()];
     let mut e_left = Vec::new();
     for (i, e) in exp.iter().enumerate() {
-        match act_by_canon.get_mut(&e.canon()).and_then(|v| {
-            if v.is_empty() {
-                None
-            } else {
-                Some(v.remove(0))
-            }
-        }) {
+        match act_by_canon
+            .get_mut(&e.canon())
+            .and_then(|v| if v.is_empty() { None } else { Some(v.remove(0)) })
+        {
             Some(ai) => {
                 a_used[ai] = true;
                 for c in e.cols.iter() {
@@ -361,8 +379,7 @@ pub fn compare(exp_hdr: &[String], exp: &[CRow], act_hdr: &[String], act: &[CRow
             (c, m, t)
         })
         .collect();
-    r.pass =
-        r.header_diffs.is_empty() && pairs.is_empty() && unpaired.is_empty() && a_nokey.is_empty();
+    r.pass = r.header_diffs.is_empty() && pairs.is_empty() && unpaired.is_empty() && a_nokey.is_empty();
     r
 }
 
@@ -440,20 +457,13 @@ mod tests {
         assert_eq!(field(&r, "uid"), (3, 3));
         assert_eq!(r.missing_rows, 0);
         assert_eq!(r.extra_rows, 0);
-        assert!(
-            r.diffs[0].contains("10.0.0.1:1234>10.0.0.2:80"),
-            "{:?}",
-            r.diffs
-        );
+        assert!(r.diffs[0].contains("10.0.0.1:1234>10.0.0.2:80"), "{:?}", r.diffs);
         assert!(r.diffs[0].contains("history"));
     }
 
     #[test]
     fn missing_and_extra_rows() {
-        let act = CONN.replace(
-            "1300475169.000000\tCCCC\t10.0.0.3\t53\t10.0.0.2\t53\tudp\tDd\n",
-            "",
-        );
+        let act = CONN.replace("1300475169.000000\tCCCC\t10.0.0.3\t53\t10.0.0.2\t53\tudp\tDd\n", "");
         let r = run(CONN, &act);
         assert!(!r.pass);
         assert_eq!(r.missing_rows, 1);
@@ -492,12 +502,21 @@ mod tests {
         let c = Canon::from_spec("default");
         let mut m = UidMap::default();
         m.add_parsed(&parse_log(CONN, c, None));
-        m.add_parsed(&parse_log(
-            &CONN.replace("10.0.0.1\t1234", "10.9.9.9\t1"),
-            c,
-            None,
-        ));
+        m.add_parsed(&parse_log(&CONN.replace("10.0.0.1\t1234", "10.9.9.9\t1"), c, None));
         assert!(m.resolve("CAAA").is_none());
         assert!(m.resolve("CBBB").is_some());
+    }
+
+    #[test]
+    fn conn_log_keys_win_over_weird_log_keys() {
+        let c = Canon::from_spec("default");
+        let conn = "#path\tconn\n#fields\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\nC1\ta\t1\tb\t2\n";
+        let weird =
+            "#path\tweird\n#fields\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\nC1\tb\t2\ta\t1\nC2\tx\t1\ty\t2\n";
+        let mut m = UidMap::default();
+        m.add_parsed(&parse_log(weird, c, None));
+        m.add_parsed(&parse_log(conn, c, None));
+        assert_eq!(m.resolve("C1"), Some("a:1>b:2"));
+        assert_eq!(m.resolve("C2"), Some("x:1>y:2"));
     }
 }

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use weir_golden::suite::{self, Options};
 
-const USAGE: &str =
-    "usage: weir-golden --weir PATH [--tier core,ext,aux] [--test NAME]... [--workers 1,4]
+const USAGE: &str = "usage: weir-golden --weir PATH [--tier core,ext,aux] [--test NAME]... [--workers 1,4]
                    [--scratch DIR] [--timeout SECS] [--diffs N] [--known FILE]
   --tier     tiers to run (default core,ext); ignored when --test is given
   --test     one test by name (repeatable or comma-separated)
@@ -26,12 +25,7 @@ fn main() -> ExitCode {
     let mut timeout = 300u64;
     let mut diffs = 5usize;
     let mut known: Option<PathBuf> = None;
-    let list = |s: String| -> Vec<String> {
-        s.split(',')
-            .filter(|x| !x.is_empty())
-            .map(String::from)
-            .collect()
-    };
+    let list = |s: String| -> Vec<String> { s.split(',').filter(|x| !x.is_empty()).map(String::from).collect() };
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
         let r: Result<(), String> = (|| {
@@ -75,7 +69,7 @@ fn main() -> ExitCode {
         scratch: scratch.clone(),
         timeout: Duration::from_secs(timeout),
     };
-    let few = opts.tests.len() > 0 && opts.tests.len() <= 3;
+    let few = !opts.tests.is_empty() && opts.tests.len() <= 3;
     let run = match suite::run_suite(&opts, &mut |t| eprintln!("running {t}")) {
         Ok(r) => r,
         Err(e) => {

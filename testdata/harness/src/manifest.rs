@@ -135,9 +135,7 @@ pub fn parse(text: &str) -> Result<Vec<Test>, String> {
         if f.len() < cols.len() {
             return Err(format!("manifest line {}: {} columns", n + 2, f.len()));
         }
-        let scripts = get(sl)
-            .replace("(default base scripts)", "")
-            .replace('+', " ");
+        let scripts = get(sl).replace("(default base scripts)", "").replace('+', " ");
         out.push(Test {
             tier: get(ti).to_string(),
             name: get(ni).to_string(),
@@ -174,10 +172,7 @@ mod tests {
         assert_eq!(v[0].cut.as_deref(), Some("zeek-cut -m ts uid history"));
         assert_eq!(v[1].log_type, "ssl");
         assert_eq!(v[1].cut, None);
-        assert_eq!(
-            v[1].canon,
-            "diff-remove-x509-names | diff-remove-timestamps"
-        );
+        assert_eq!(v[1].canon, "diff-remove-x509-names | diff-remove-timestamps");
     }
 
     #[test]

@@ -45,10 +45,7 @@ pub fn lex(line: &str, traces: &str) -> Result<Vec<Tok>, String> {
                 break;
             }
             if ch == '\'' {
-                let end = c[i + 1..]
-                    .iter()
-                    .position(|&x| x == '\'')
-                    .ok_or("unterminated '")?;
+                let end = c[i + 1..].iter().position(|&x| x == '\'').ok_or("unterminated '")?;
                 w.extend(&c[i + 1..i + 1 + end]);
                 i += end + 2;
             } else if ch == '"' {
@@ -146,11 +143,7 @@ pub fn lex(line: &str, traces: &str) -> Result<Vec<Tok>, String> {
                 return Err("redirection without target".into());
             }
             i = ni;
-            toks.push(if is_in {
-                Tok::In(w)
-            } else {
-                Tok::Out(fd, append, w)
-            });
+            toks.push(if is_in { Tok::In(w) } else { Tok::Out(fd, append, w) });
         } else if ch == '&' {
             return Err("background jobs are not supported".into());
         } else {
@@ -194,7 +187,7 @@ pub fn parse(toks: Vec<Tok>) -> Result<AndOr, String> {
         match t {
             Tok::Word(w) => {
                 let is_env = cmd.argv.is_empty()
-                    && w.find('=').map_or(false, |i| {
+                    && w.find('=').is_some_and(|i| {
                         i > 0
                             && w[..i]
                                 .chars()
@@ -403,10 +396,7 @@ pub fn zeek_cut(input: &[u8], spec: &CutSpec) -> Vec<u8> {
             );
         }
         (
-            spec.cols
-                .iter()
-                .map(|c| fields.iter().position(|f| f == c))
-                .collect(),
+            spec.cols.iter().map(|c| fields.iter().position(|f| f == c)).collect(),
             spec.cols.clone(),
         )
     };
@@ -553,9 +543,7 @@ impl<'a> Shell<'a> {
                     "{line}  (needs {f}, a log weir does not write; not counted as a failed check)"
                 ));
             } else {
-                self.replay
-                    .check_failures
-                    .push(format!("`{line}` exited {status}"));
+                self.replay.check_failures.push(format!("`{line}` exited {status}"));
             }
         }
     }
@@ -609,11 +597,7 @@ impl<'a> Shell<'a> {
                     Tok::Out(1, append, f) => {
                         let p = self.path(f);
                         let res = if *append {
-                            fs::OpenOptions::new()
-                                .create(true)
-                                .append(true)
-                                .open(&p)
-                                .map(|_| ())
+                            fs::OpenOptions::new().create(true).append(true).open(&p).map(|_| ())
                         } else {
                             fs::write(&p, b"")
                         };
@@ -655,19 +639,35 @@ impl<'a> Shell<'a> {
         status
     }
 
-    fn run_cmd(
-        &mut self,
-        cmd: &SimpleCmd,
-        stdin: &[u8],
-        stdin_taint: &BTreeSet<String>,
-        line: &str,
-    ) -> CmdOut {
+    fn run_cmd(&mut self, cmd: &SimpleCmd, stdin: &[u8], stdin_taint: &BTreeSet<String>, line: &str) -> CmdOut {
         let argv = self.expand_globs(&cmd.argv);
         let name = argv[0].as_str();
         let args = &argv[1..];
         let env = |k: &str| cmd.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         match name {
             "zeek" => self.run_zeek(args, stdin, line),
+            "mv" | "cp" if args.len() >= 2 && self.path(args.last().unwrap()).is_dir() => {
+                let dir = args.last().unwrap().clone();
+                let mut st = 0;
+                for a in &args[..args.len() - 1] {
+                    let Some(d) = self.read(a) else {
+                        st = 1;
+                        continue;
+                    };
+                    let dest = format!("{dir}/{a}");
+                    if fs::write(self.path(&dest), &d).is_err() {
+                        st = 1;
+                        continue;
+                    }
+                    let t = self.taint_of(a);
+                    self.set_taint(&dest, t, false);
+                    if name == "mv" {
+                        let _ = fs::remove_file(self.path(a));
+                        self.taint.remove(a.as_str());
+                    }
+                }
+                status(st)
+            }
             "mv" | "cp" => {
                 if args.len() != 2 {
                     return self.skip(line, "mv/cp with other than two operands");
@@ -695,11 +695,10 @@ impl<'a> Shell<'a> {
                 let mut taint = BTreeSet::new();
                 let mut st = 0;
                 for a in args {
+                    // A missing file from an unsupported run still taints the output.
+                    taint.extend(self.taint_of(a));
                     match self.read(a) {
-                        Some(d) => {
-                            out.extend(d);
-                            taint.extend(self.taint_of(a));
-                        }
+                        Some(d) => out.extend(d),
                         None => st = 1,
                     }
                 }
@@ -722,10 +721,7 @@ impl<'a> Shell<'a> {
             }
             "touch" => {
                 for a in args {
-                    let _ = fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(self.path(a));
+                    let _ = fs::OpenOptions::new().create(true).append(true).open(self.path(a));
                 }
                 ok(Vec::new())
             }
@@ -759,9 +755,7 @@ impl<'a> Shell<'a> {
                 let r = match a.as_slice() {
                     ["-e", f] => self.path(f).exists(),
                     ["-f", f] => self.path(f).is_file(),
-                    ["-s", f] => fs::metadata(self.path(f))
-                        .map(|m| m.len() > 0)
-                        .unwrap_or(false),
+                    ["-s", f] => fs::metadata(self.path(f)).map(|m| m.len() > 0).unwrap_or(false),
                     [x, "=", y] => x == y,
                     [x, "!=", y] => x != y,
                     _ => return self.skip(line, "unsupported test expression"),
@@ -803,11 +797,7 @@ impl<'a> Shell<'a> {
                 } else if count {
                     ok(format!("{}\n", hits.len()).into_bytes())
                 } else {
-                    ok(hits
-                        .iter()
-                        .map(|l| format!("{l}\n"))
-                        .collect::<String>()
-                        .into_bytes())
+                    ok(hits.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes())
                 };
                 o.status = if hits.is_empty() { 1 } else { 0 };
                 o
@@ -861,9 +851,7 @@ impl<'a> Shell<'a> {
                 self.snapshot(f, env("TEST_DIFF_CANONIFIER"), Some(spec));
                 ok(Vec::new())
             }
-            s if s.ends_with("/diff-remove-timestamps")
-                || s.ends_with("/diff-remove-first-timestamp") =>
-            {
+            s if s.ends_with("/diff-remove-timestamps") || s.ends_with("/diff-remove-first-timestamp") => {
                 let all = s.ends_with("/diff-remove-timestamps");
                 let text = String::from_utf8_lossy(stdin);
                 let mut out = String::new();
@@ -895,9 +883,7 @@ impl<'a> Shell<'a> {
                 let post = &post[1..];
                 let mut m: Vec<String> = dir_state(&self.dir)
                     .into_keys()
-                    .filter(|n| {
-                        n.starts_with(pre) && n.ends_with(post) && n.len() >= pre.len() + post.len()
-                    })
+                    .filter(|n| n.starts_with(pre) && n.ends_with(post) && n.len() >= pre.len() + post.len())
                     .collect();
                 m.sort();
                 if m.is_empty() {
@@ -929,9 +915,7 @@ impl<'a> Shell<'a> {
 
     fn run_zeek(&mut self, args: &[String], stdin: &[u8], line: &str) -> CmdOut {
         let inv: Invocation = translate(args, self.test);
-        self.replay
-            .commands
-            .push(format!("weir {}", inv.args.join(" ")));
+        self.replay.commands.push(format!("weir {}", inv.args.join(" ")));
         let before = dir_state(&self.dir);
         let (st, out, err) = self.engine.run(&inv, &self.dir, stdin);
         let after = dir_state(&self.dir);
@@ -950,10 +934,7 @@ impl<'a> Shell<'a> {
             }
         }
         if st != 0 && reasons.is_empty() {
-            let first = err_text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
+            let first = err_text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             self.replay
                 .exit_failures
                 .push(format!("`{line}`: weir exited {st}: {first}"));
@@ -1023,8 +1004,7 @@ mod tests {
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("weir-golden-unit-{}-{name}", std::process::id()));
+        let d = std::env::temp_dir().join(format!("weir-golden-unit-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d
@@ -1210,7 +1190,7 @@ mod tests {
     #[test]
     fn misc_commands() {
         let t = test_with(
-            "touch weird.log ;; test -f weird.log ;; test ! -s weird.log ;; rm -f weird.log nothere ;; ! test -f weird.log ;; echo \"#file a\" > x ;; echo b >> x ;; cp x y ;; diff -u x y ;; grep -q file x ;; rm weird.log",
+            "touch weird.log ;; test -f weird.log ;; test ! -s weird.log ;; rm -f weird.log nothere ;; ! test -f weird.log ;; echo \"#file a\" > x ;; echo b >> x ;; cp x y ;; diff -u x y ;; grep -q file x ;; rm weird.log ;; mkdir sub ;; touch a.log ;; mv *.log sub",
             "",
             "",
         );
@@ -1220,6 +1200,7 @@ mod tests {
         };
         let (r, d) = run(&t, &mut eng, "misc");
         assert_eq!(fs::read_to_string(d.join("y")).unwrap(), "#file a\nb\n");
+        assert!(d.join("sub/a.log").exists() && !d.join("a.log").exists());
         // Only the final `rm weird.log` fails (already removed).
         assert_eq!(r.check_failures.len(), 1, "{:?}", r.check_failures);
         assert!(r.check_failures[0].contains("rm weird.log"));

@@ -62,11 +62,12 @@ pub fn replay(test: &Test, corpus: &Path, engine: &mut dyn Engine, scratch: &Pat
 fn expected_uid_map(test: &Test, corpus: &Path) -> UidMap {
     let mut m = UidMap::default();
     for ef in &test.expected {
-        if let Ok(t) =
-            std::fs::read_to_string(corpus.join("expected").join(&test.name).join(&ef.name))
-        {
+        if let Ok(t) = std::fs::read_to_string(corpus.join("expected").join(&test.name).join(&ef.name)) {
             let cut = ef.cut.as_deref().map(CutSpec::from_cmd);
-            m.add_parsed(&parse_log(&t, Canon::from_spec(&ef.canon), cut.as_ref()));
+            m.add_parsed_typed(
+                &parse_log(&t, Canon::from_spec(&ef.canon), cut.as_ref()),
+                Some(ef.log_type.as_str()),
+            );
         }
     }
     m
@@ -76,8 +77,13 @@ fn actual_uid_map(r: &Replay) -> UidMap {
     let mut m = UidMap::default();
     let c = Canon::from_spec("");
     for run in &r.run_logs {
-        for (_, d) in run {
-            m.add_parsed(&parse_log(&String::from_utf8_lossy(d), c, None));
+        for (name, d) in run {
+            let ty = match name.as_str() {
+                "conn.log" => Some("conn"),
+                "tunnel.log" => Some("tunnel"),
+                _ => None,
+            };
+            m.add_parsed_typed(&parse_log(&String::from_utf8_lossy(d), c, None), ty);
         }
     }
     m
@@ -91,31 +97,20 @@ fn canon_for(ef: &ExpectedFile, snap_canon: &Option<String>) -> Canon {
 }
 
 fn cut_for(ef: &ExpectedFile, snap_cut: &Option<CutSpec>) -> Option<CutSpec> {
-    snap_cut
-        .clone()
-        .or_else(|| ef.cut.as_deref().map(CutSpec::from_cmd))
+    snap_cut.clone().or_else(|| ef.cut.as_deref().map(CutSpec::from_cmd))
 }
 
 /// Canonified rows of our snapshot of `ef` in replay `r` (for comparing two of our runs).
 fn actual_rows(ef: &ExpectedFile, r: &Replay, mode: UidMode) -> Option<Vec<String>> {
     let snap = r.snapshots.iter().find(|s| s.file == ef.name)?;
     let text = String::from_utf8_lossy(snap.content.as_ref()?).to_string();
-    let p = parse_log(
-        &text,
-        canon_for(ef, &snap.canonifier),
-        cut_for(ef, &snap.cut).as_ref(),
-    );
+    let p = parse_log(&text, canon_for(ef, &snap.canonifier), cut_for(ef, &snap.cut).as_ref());
     let map = actual_uid_map(r);
     Some(row_multiset(&p.headers, &prepare(&p, &map, mode)))
 }
 
 /// Compares a test's replay(s) with its baselines. `others` are runs with other worker counts.
-pub fn evaluate(
-    test: &Test,
-    corpus: &Path,
-    main: &Replay,
-    others: &[(usize, Replay)],
-) -> Vec<FileResult> {
+pub fn evaluate(test: &Test, corpus: &Path, main: &Replay, others: &[(usize, Replay)]) -> Vec<FileResult> {
     let emap = expected_uid_map(test, corpus);
     let amap = actual_uid_map(main);
     let mut out = Vec::new();
@@ -175,7 +170,11 @@ pub fn evaluate(
             fr.status = Status::Unsupported(unsupported.join("; "));
         }
         // Field stats: missing or unsupported files count every expected value as not matched.
-        let mut cmp = actual.unwrap_or_else(|| compare(&pe.headers, &erows, &[], &[]));
+        let mut cmp = actual.unwrap_or_else(|| {
+            let mut c = compare(&pe.headers, &erows, &[], &[]);
+            c.header_diffs.clear();
+            c
+        });
         if matches!(fr.status, Status::Unsupported(_)) {
             for f in cmp.fields.iter_mut() {
                 f.1 = 0;
@@ -191,13 +190,12 @@ pub fn evaluate(
                 let rows = actual_rows(ef, r, mode);
                 if rows != base_rows {
                     same = false;
-                    let (a, b) = (
-                        base_rows.clone().unwrap_or_default(),
-                        rows.unwrap_or_default(),
-                    );
+                    let (a, b) = (base_rows.clone().unwrap_or_default(), rows.unwrap_or_default());
                     let only_a = a.iter().filter(|x| !b.contains(x)).count();
                     let only_b = b.iter().filter(|x| !a.contains(x)).count();
-                    notes.push(format!("--workers {w}: {only_b} rows not in the first run, {only_a} first-run rows missing"));
+                    notes.push(format!(
+                        "--workers {w}: {only_b} rows not in the first run, {only_a} first-run rows missing"
+                    ));
                 }
             }
             fr.workers_same = Some(same);
@@ -404,14 +402,10 @@ pub fn verdict(results: &[FileResult], known: &[Known]) -> Vec<String> {
                     _ => r.reason.clone(),
                 }
             )),
-            (false, true) => {
-                if known.iter().any(|k| k.test == r.test && k.file == r.file) {
-                    problems.push(format!(
-                        "{} {}: passes now but is listed in known-differences.tsv; remove the line",
-                        r.test, r.file
-                    ))
-                }
-            }
+            (false, true) if known.iter().any(|k| k.test == r.test && k.file == r.file) => problems.push(format!(
+                "{} {}: passes now but is listed in known-differences.tsv; remove the line",
+                r.test, r.file
+            )),
             _ => {}
         }
     }
@@ -453,8 +447,7 @@ pub fn report(results: &[FileResult], max_diffs: usize) -> String {
         results.len()
     );
     // Per-log per-field table.
-    let mut table: BTreeMap<String, (Vec<String>, BTreeMap<String, (usize, usize)>)> =
-        BTreeMap::new();
+    let mut table: BTreeMap<String, (Vec<String>, BTreeMap<String, (usize, usize)>)> = BTreeMap::new();
     for r in results {
         let Some(c) = &r.cmp else { continue };
         let e = table.entry(r.log_type.clone()).or_default();
@@ -467,34 +460,28 @@ pub fn report(results: &[FileResult], max_diffs: usize) -> String {
             x.1 += t;
         }
     }
-    let _ = writeln!(
-        s,
-        "### Field match table (expected values matched / expected values)\n"
-    );
-    let _ = writeln!(
-        s,
-        "| log | field | matched | total | % |\n|---|---|---:|---:|---:|"
-    );
+    let _ = writeln!(s, "### Field match table (expected values matched / expected values)\n");
+    let _ = writeln!(s, "| log | field | matched | total | % |\n|---|---|---:|---:|---:|");
     for (log, (order, m)) in &table {
         for field in order {
             let (a, b) = m[field];
-            let pct = if b == 0 {
-                100.0
-            } else {
-                100.0 * a as f64 / b as f64
-            };
+            let pct = if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 };
             let _ = writeln!(s, "| {log} | {field} | {a} | {b} | {pct:.1} |");
         }
     }
-    let ws: Vec<&FileResult> = results
-        .iter()
-        .filter(|r| r.workers_same.is_some())
-        .collect();
+    let ws: Vec<&FileResult> = results.iter().filter(|r| r.workers_same.is_some()).collect();
     if !ws.is_empty() {
         let same = ws.iter().filter(|r| r.workers_same == Some(true)).count();
-        let _ = writeln!(s, "\nWorker counts: {same} of {} compared files gave the same rows with every worker count.", ws.len());
+        let _ = writeln!(
+            s,
+            "\nWorker counts: {same} of {} compared files gave the same rows with every worker count.",
+            ws.len()
+        );
     }
-    let _ = writeln!(s, "\n### Files\n\n| test | file | log | status | rows exp/ours | detail |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "\n### Files\n\n| test | file | log | status | rows exp/ours | detail |\n|---|---|---|---|---|---|"
+    );
     for r in results {
         let rows = r
             .cmp
@@ -520,10 +507,7 @@ pub fn report(results: &[FileResult], max_diffs: usize) -> String {
             detail
         );
     }
-    let failing: Vec<&FileResult> = results
-        .iter()
-        .filter(|r| r.status == Status::Fail)
-        .collect();
+    let failing: Vec<&FileResult> = results.iter().filter(|r| r.status == Status::Fail).collect();
     if !failing.is_empty() && max_diffs > 0 {
         let _ = writeln!(s, "\n### First differences\n");
         for r in failing {
@@ -554,11 +538,7 @@ mod tests {
 
     /// A replay whose snapshots are the baselines themselves (and whose "weir logs" are the
     /// full baseline logs, for the uid map).
-    fn replay_of_baselines(
-        t: &Test,
-        corpus: &Path,
-        alter: &dyn Fn(&str, String) -> String,
-    ) -> Replay {
+    fn replay_of_baselines(t: &Test, corpus: &Path, alter: &dyn Fn(&str, String) -> String) -> Replay {
         let mut r = Replay::default();
         let mut logs = Vec::new();
         for ef in &t.expected {
@@ -570,13 +550,7 @@ mod tests {
                     Some(cs) if cs.m_header && !cs.full_header => c
                         .lines()
                         .enumerate()
-                        .map(|(i, l)| {
-                            if i == 1 {
-                                format!("#fields\t{l}")
-                            } else {
-                                l.to_string()
-                            }
-                        })
+                        .map(|(i, l)| if i == 1 { format!("#fields\t{l}") } else { l.to_string() })
                         .collect::<Vec<_>>()
                         .join("\n"),
                     Some(cs) if !cs.full_header && !cs.negate => {
@@ -616,14 +590,7 @@ mod tests {
             let r = replay_of_baselines(t, &c, &|_, s| s);
             let r4 = replay_of_baselines(t, &c, &|_, s| s);
             for fr in evaluate(t, &c, &r, &[(4, r4)]) {
-                assert_eq!(
-                    fr.status,
-                    Status::Pass,
-                    "{} {}: {}",
-                    fr.test,
-                    fr.file,
-                    fr.reason
-                );
+                assert_eq!(fr.status, Status::Pass, "{} {}: {}", fr.test, fr.file, fr.reason);
                 assert_eq!(fr.workers_same, Some(true));
                 let cmp = fr.cmp.unwrap();
                 assert!(cmp.fields.iter().all(|(_, m, t)| m == t));
@@ -682,20 +649,10 @@ mod tests {
             let r = replay_of_baselines(t, &c, &rename);
             for fr in evaluate(t, &c, &r, &[]) {
                 // Files with a -m header line: reversing puts the header last; skip those.
-                if t.expected
-                    .iter()
-                    .any(|e| e.name == fr.file && e.cut.is_some())
-                {
+                if t.expected.iter().any(|e| e.name == fr.file && e.cut.is_some()) {
                     continue;
                 }
-                assert_eq!(
-                    fr.status,
-                    Status::Pass,
-                    "{} {}: {}",
-                    fr.test,
-                    fr.file,
-                    fr.reason
-                );
+                assert_eq!(fr.status, Status::Pass, "{} {}: {}", fr.test, fr.file, fr.reason);
                 n += 1;
             }
         }
@@ -707,10 +664,7 @@ mod tests {
     fn one_altered_field_is_one_mismatch() {
         let c = corpus_dir();
         let all = crate::manifest::load(&c).unwrap();
-        let t = all
-            .iter()
-            .find(|t| t.name == "core.cisco-fabric-path")
-            .unwrap();
+        let t = all.iter().find(|t| t.name == "core.cisco-fabric-path").unwrap();
         let alter = |_: &str, s: String| -> String {
             let mut done = false;
             s.lines()
@@ -787,13 +741,9 @@ mod tests {
         assert!(res
             .iter()
             .all(|f| f.status == Status::Fail && f.reason == "file not produced"));
-        assert!(res.iter().all(|f| f
-            .cmp
-            .as_ref()
-            .unwrap()
-            .fields
+        assert!(res
             .iter()
-            .all(|x| x.1 == 0 && x.2 > 0)));
+            .all(|f| f.cmp.as_ref().unwrap().fields.iter().all(|x| x.1 == 0 && x.2 > 0)));
     }
 
     #[test]
@@ -814,7 +764,10 @@ mod tests {
             mk("c", "x.log", Status::Unsupported("why".into())),
             mk("d", "conn.log", Status::Pass),
         ];
-        let known = parse_known("# comment\na\tconn.log\tengine bug\nb\tconn.log\tstale\nc\t*\tpolicy script\nd\t*\tstale too\n").unwrap();
+        let known = parse_known(
+            "# comment\na\tconn.log\tengine bug\nb\tconn.log\tstale\nc\t*\tpolicy script\nd\t*\tstale too\n",
+        )
+        .unwrap();
         let p = verdict(&results, &known);
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p[0].starts_with("b conn.log: passes now"));
@@ -825,5 +778,72 @@ mod tests {
         // The committed file parses.
         let text = std::fs::read_to_string(known_differences_path()).unwrap();
         parse_known(&text).unwrap();
+    }
+
+    /// Writes a test's uncut baseline logs, as if weir had produced them.
+    struct BaselineEngine {
+        files: Vec<(String, String)>,
+    }
+
+    impl Engine for BaselineEngine {
+        fn run(&mut self, inv: &crate::zeek::Invocation, dir: &Path, _stdin: &[u8]) -> (i32, Vec<u8>, Vec<u8>) {
+            assert!(inv.args.iter().any(|a| a == "--format"));
+            for (n, c) in &self.files {
+                let body: String = c
+                    .lines()
+                    .filter(|l| !l.starts_with(crate::canon::BTEST_HEADER))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                std::fs::write(dir.join(n), body).unwrap();
+            }
+            (0, Vec::new(), Vec::new())
+        }
+    }
+
+    /// End to end through the interpreter: every single-run test whose baselines are plain
+    /// weir logs passes when "weir" writes exactly those baselines.
+    #[test]
+    fn single_run_tests_pass_end_to_end_with_baseline_output() {
+        let (c, tests) = tests();
+        let mut n = 0;
+        for t in &tests {
+            let zeek_runs = t
+                .exec_lines
+                .iter()
+                .filter(|l| l.contains("zeek ") && !l.starts_with("zeek-cut"))
+                .count();
+            let plain = t.expected.iter().all(|e| {
+                e.cut.is_none()
+                    && e.name
+                        .strip_suffix(".log")
+                        .map(|b| crate::zeek::WEIR_LOGS.contains(&b))
+                        .unwrap_or(false)
+            });
+            if zeek_runs != 1 || !plain || t.expected.is_empty() {
+                continue;
+            }
+            let files: Vec<(String, String)> = t
+                .expected
+                .iter()
+                .map(|e| {
+                    let p = c.join("expected").join(&t.name).join(&e.name);
+                    (e.name.clone(), std::fs::read_to_string(p).unwrap())
+                })
+                .collect();
+            let mut eng = BaselineEngine { files };
+            let dir = std::env::temp_dir()
+                .join(format!("weir-golden-e2e-{}", std::process::id()))
+                .join(&t.name);
+            let r = replay(t, &c, &mut eng, &dir);
+            let _ = std::fs::remove_dir_all(&dir);
+            for fr in evaluate(t, &c, &r, &[]) {
+                if matches!(fr.status, Status::Unsupported(_)) {
+                    continue;
+                }
+                assert_eq!(fr.status, Status::Pass, "{} {}: {}", fr.test, fr.file, fr.reason);
+                n += 1;
+            }
+        }
+        assert!(n > 50, "{n}");
     }
 }

@@ -4,16 +4,7 @@
 use crate::manifest::Test;
 
 /// Log paths weir writes (now or later); those a bare-mode run did not load are disabled.
-pub const WEIR_LOGS: &[&str] = &[
-    "conn",
-    "weird",
-    "tunnel",
-    "dns",
-    "ssl",
-    "x509",
-    "capture_loss",
-    "stats",
-];
+pub const WEIR_LOGS: &[&str] = &["conn", "weird", "tunnel", "dns", "ssl", "x509", "capture_loss", "stats"];
 
 /// Logs enabled in default (non -b) mode: base/init-default loads these, not the policy ones.
 const DEFAULT_LOGS: &[&str] = &["conn", "weird", "tunnel", "dns", "ssl", "x509"];
@@ -38,11 +29,7 @@ const SCRIPTS: &[ScriptInfo] = &[
     si("base/protocols/conn", &["conn"], &[]),
     si("base/protocols/dhcp", &[], &["dhcp"]),
     si("base/protocols/dns", &["dns"], &["dns"]),
-    si(
-        "base/protocols/ftp",
-        &["conn", "weird", "ssl", "x509"],
-        &["ftp", "ssl"],
-    ),
+    si("base/protocols/ftp", &["conn", "weird", "ssl", "x509"], &["ftp", "ssl"]),
     si(
         "base/protocols/ftp/gridftp",
         &["conn", "weird", "ssl", "x509"],
@@ -70,11 +57,7 @@ const SCRIPTS: &[ScriptInfo] = &[
         &[],
         &["ayiya", "teredo", "gtpv1", "vxlan", "geneve"],
     ),
-    si(
-        "base/protocols/websocket",
-        &["weird", "tunnel"],
-        &["http", "websocket"],
-    ),
+    si("base/protocols/websocket", &["weird", "tunnel"], &["http", "websocket"]),
     si("base/protocols/xmpp", &[], &["xmpp"]),
     // Policy scripts weir implements.
     si("misc/capture-loss", &["weird", "capture_loss"], &[]),
@@ -82,16 +65,8 @@ const SCRIPTS: &[ScriptInfo] = &[
     si("protocols/conn/community-id-logging", &["conn"], &[]),
 ];
 
-const fn si(
-    name: &'static str,
-    logs: &'static [&'static str],
-    analyzers: &'static [&'static str],
-) -> ScriptInfo {
-    ScriptInfo {
-        name,
-        logs,
-        analyzers,
-    }
+const fn si(name: &'static str, logs: &'static [&'static str], analyzers: &'static [&'static str]) -> ScriptInfo {
+    ScriptInfo { name, logs, analyzers }
 }
 
 fn normalize_script(s: &str) -> String {
@@ -156,9 +131,7 @@ fn is_setting_word(w: &str) -> bool {
     match w.find('=') {
         Some(i) => {
             let n = w[..i].trim_end_matches(['+', '-']).trim();
-            !n.is_empty()
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
         }
         None => false,
     }
@@ -247,9 +220,8 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
                 Err(e) => inv.unsupported.push(e),
             }
         } else if a.contains("$SCRIPTS") || a.contains("/scripts/") || a.starts_with("./") {
-            inv.unsupported.push(format!(
-                "loads a btest helper script `{a}` that weir cannot run"
-            ));
+            inv.unsupported
+                .push(format!("loads a btest helper script `{a}` that weir cannot run"));
         } else {
             scripts.push(normalize_script(a));
         }
@@ -274,8 +246,7 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
                     .push("the %INPUT extends a log record (extra fields)".into());
             }
             if n.contains("custom log filter") {
-                inv.unsupported
-                    .push("the %INPUT installs a custom log filter".into());
+                inv.unsupported.push("the %INPUT installs a custom log filter".into());
             }
         }
     }
@@ -318,8 +289,7 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
         }
     }
     if reads.is_empty() {
-        inv.unsupported
-            .push("zeek run without -r (no trace)".into());
+        inv.unsupported.push("zeek run without -r (no trace)".into());
     }
     for r in &reads {
         inv.args.push("-r".into());
@@ -383,18 +353,12 @@ mod tests {
     }
 
     fn val<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
-        args.iter()
-            .position(|a| a == flag)
-            .map(|i| args[i + 1].as_str())
+        args.iter().position(|a| a == flag).map(|i| args[i + 1].as_str())
     }
 
     #[test]
     fn bare_conn_only() {
-        let t = test_row(
-            "base/protocols/conn",
-            "bare(-b)",
-            "zeek -b -C -r x.pcap %INPUT",
-        );
+        let t = test_row("base/protocols/conn", "bare(-b)", "zeek -b -C -r x.pcap %INPUT");
         let inv = translate(&argv("-b -C -r x.pcap %INPUT"), &t);
         assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
         assert!(inv.args.contains(&"-C".to_string()));
@@ -409,11 +373,7 @@ mod tests {
 
     #[test]
     fn default_mode_and_combined_flags() {
-        let t = test_row(
-            "(default base scripts)",
-            "default-scripts(no -b)",
-            "zeek -Cr x.pcap",
-        );
+        let t = test_row("(default base scripts)", "default-scripts(no -b)", "zeek -Cr x.pcap");
         let inv = translate(&argv("-Cr x.pcap"), &t);
         assert!(inv.unsupported.is_empty());
         assert_eq!(val(&inv.args, "--analyzers"), Some("all"));
@@ -465,10 +425,7 @@ mod tests {
             &t,
         );
         assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
-        assert_eq!(
-            val(&inv.args, "--set"),
-            Some("ignore_checksums_nets+={192.168.0.0/16}")
-        );
+        assert_eq!(val(&inv.args, "--set"), Some("ignore_checksums_nets+={192.168.0.0/16}"));
     }
 
     #[test]
