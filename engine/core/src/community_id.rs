@@ -95,11 +95,7 @@ pub fn hash(seed: u16, oh: IpAddr, op: u16, rh: IpAddr, rp: u16, proto: u8) -> S
 fn base64(data: &[u8], out: &mut String) {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
@@ -123,9 +119,7 @@ mod tests {
     // Test vectors from the Community ID specification's baseline (seed 0).
     #[test]
     fn spec_vectors() {
-        let h = |a: &str, ap, b: &str, bp, p| {
-            hash(0, a.parse().unwrap(), ap, b.parse().unwrap(), bp, p)
-        };
+        let h = |a: &str, ap, b: &str, bp, p| hash(0, a.parse().unwrap(), ap, b.parse().unwrap(), bp, p);
         assert_eq!(
             h("128.232.110.120", 34855, "66.35.250.204", 80, 6),
             "1:LQU9qZlK+B5F3KDmev6m5PMibrg="

@@ -149,8 +149,7 @@ impl EngineConfig {
         } else {
             return Err(format!("--set {assignment:?}: expected NAME=VALUE"));
         };
-        let interval =
-            |v: &str| parse_interval(v).ok_or_else(|| format!("{name}: not an interval: {v:?}"));
+        let interval = |v: &str| parse_interval(v).ok_or_else(|| format!("{name}: not an interval: {v:?}"));
         match name {
             "ignore_checksums" => self.ignore_checksums = parse_bool(value)?,
             "ignore_checksums_nets" => {
@@ -179,9 +178,7 @@ impl EngineConfig {
                     self.likely_udp = Box::new([0; 1024]);
                 }
                 for p in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    let (num, proto) = p
-                        .split_once('/')
-                        .ok_or_else(|| format!("{name}: bad port {p:?}"))?;
+                    let (num, proto) = p.split_once('/').ok_or_else(|| format!("{name}: bad port {p:?}"))?;
                     let num: u16 = num.parse().map_err(|_| format!("{name}: bad port {p:?}"))?;
                     match proto {
                         "tcp" => self.add_likely_server_port(PortProto::Tcp, num),
@@ -193,9 +190,7 @@ impl EngineConfig {
             "tcp_inactivity_timeout" => self.tcp.inactivity_timeout = interval(value)?,
             "udp_inactivity_timeout" => self.udp_inactivity_timeout = interval(value)?,
             "icmp_inactivity_timeout" => self.icmp_inactivity_timeout = interval(value)?,
-            "unknown_ip_inactivity_timeout" => {
-                self.unknown_ip_inactivity_timeout = interval(value)?
-            }
+            "unknown_ip_inactivity_timeout" => self.unknown_ip_inactivity_timeout = interval(value)?,
             "tcp_SYN_timeout" => self.tcp.syn_timeout = interval(value)?,
             "tcp_session_timer" => self.tcp.session_timer = interval(value)?,
             "tcp_connection_linger" => self.tcp.connection_linger = interval(value)?,
@@ -203,17 +198,11 @@ impl EngineConfig {
             "tcp_close_delay" => self.tcp.close_delay = interval(value)?,
             "frag_timeout" => self.frag_timeout = interval(value)?,
             "CommunityID::seed" => {
-                self.community_id_seed = Some(
-                    value
-                        .parse()
-                        .map_err(|_| format!("{name}: not a count: {value:?}"))?,
-                )
+                self.community_id_seed = Some(value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?)
             }
             "max_timer_expires" => {
                 // weir expires every due timer before each packet, which is Zeek with max_timer_expires=0.
-                let _: u64 = value
-                    .parse()
-                    .map_err(|_| format!("{name}: not a count: {value:?}"))?;
+                let _: u64 = value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?;
             }
             _ => {
                 return Err(format!(

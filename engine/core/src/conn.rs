@@ -215,11 +215,7 @@ impl Default for DatagramState {
 
 impl DatagramState {
     pub fn update_length(&mut self, is_orig: bool, len: i64) {
-        let l = if is_orig {
-            &mut self.req_len
-        } else {
-            &mut self.rep_len
-        };
+        let l = if is_orig { &mut self.req_len } else { &mut self.rep_len };
         if *l < 0 {
             *l = len;
         } else {
@@ -258,12 +254,7 @@ impl Conn {
     pub fn summary(&self) -> ConnSummary {
         let c = &self.core;
         let (proto_name, orig_bytes, resp_bytes, conn_state) = match &self.kind {
-            ConnKind::Tcp(t) => (
-                "tcp",
-                t.orig_size(),
-                t.resp_size(),
-                t.conn_state(c.history()),
-            ),
+            ConnKind::Tcp(t) => ("tcp", t.orig_size(), t.resp_size(), t.conn_state(c.history())),
             ConnKind::Udp(d) => {
                 let st = match (d.req_len >= 0, d.rep_len >= 0) {
                     (true, true) => "SF",
@@ -273,12 +264,7 @@ impl Conn {
                 };
                 ("udp", d.req_len.max(0) as u64, d.rep_len.max(0) as u64, st)
             }
-            ConnKind::Icmp(d) => (
-                "icmp",
-                d.req_len.max(0) as u64,
-                d.rep_len.max(0) as u64,
-                "OTH",
-            ),
+            ConnKind::Icmp(d) => ("icmp", d.req_len.max(0) as u64, d.rep_len.max(0) as u64, "OTH"),
             ConnKind::Other => ("unknown_transport", 0, 0, "OTH"),
         };
         ConnSummary {

@@ -15,9 +15,7 @@ use crate::worker::{icmp_counterpart, PacketRef, Worker};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use weir_decode::frag::{self, Reassembler};
-use weir_decode::{
-    decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, Transport,
-};
+use weir_decode::{decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, Transport};
 
 /// Packets per batch before it is sent.
 const BATCH_PACKETS: usize = 256;
@@ -56,9 +54,7 @@ impl Batch {
     }
 
     fn is_due(&self) -> bool {
-        self.metas.len() >= BATCH_PACKETS
-            || self.data.len() >= BATCH_BYTES
-            || self.marks.len() >= BATCH_MARKS
+        self.metas.len() >= BATCH_PACKETS || self.data.len() >= BATCH_BYTES || self.marks.len() >= BATCH_MARKS
     }
 }
 
@@ -70,10 +66,7 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
             w.advance(b.marks[mi]);
             mi += 1;
         }
-        let data = b
-            .data
-            .get(m.off as usize..(m.off + m.len) as usize)
-            .unwrap_or(&[]);
+        let data = b.data.get(m.off as usize..(m.off + m.len) as usize).unwrap_or(&[]);
         let p = PacketRef {
             ts: m.ts,
             now: b.marks.get(m.mark as usize).copied().unwrap_or(m.ts),
@@ -153,14 +146,7 @@ impl Dispatcher {
         let cfg = Arc::clone(&self.cfg);
         let mut d = Decoded::default();
         self.weirds.clear();
-        let res = decode_frame_wire(
-            &cfg.decode,
-            link,
-            data,
-            wire_len as usize,
-            &mut d,
-            &mut self.weirds,
-        );
+        let res = decode_frame_wire(&cfg.decode, link, data, wire_len as usize, &mut d, &mut self.weirds);
         let now = self.now;
         if res.is_err() {
             // Nothing for a worker to do: the dispatcher logs what went wrong.
@@ -196,15 +182,7 @@ impl Dispatcher {
                 Err(_) => 0,
             };
             let len = datagram.len() as u32;
-            self.enqueue(
-                lane,
-                ts,
-                seq,
-                LinkType::RAW,
-                &datagram,
-                len,
-                Some(link_meta),
-            );
+            self.enqueue(lane, ts, seq, LinkType::RAW, &datagram, len, Some(link_meta));
             return;
         }
         let lane = self.lane_of(&d);
@@ -303,11 +281,7 @@ impl Dispatcher {
                 w.finish();
                 (vec![*w], out, stats)
             }
-            Lanes::Threads {
-                tx,
-                back,
-                mut current,
-            } => {
+            Lanes::Threads { tx, back, mut current } => {
                 for i in 0..current.len() {
                     send(&tx, &back, &mut current, i);
                 }

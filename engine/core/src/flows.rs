@@ -83,10 +83,7 @@ impl FlowTable {
     }
 
     pub fn get_mut(&mut self, r: ConnRef) -> &mut Conn {
-        self.slots[r.slot as usize]
-            .conn
-            .as_mut()
-            .expect("live connection")
+        self.slots[r.slot as usize].conn.as_mut().expect("live connection")
     }
 
     /// Inserts a new connection. The caller has checked `is_full` and evicted if needed.
@@ -186,11 +183,7 @@ impl FlowTable {
     /// Takes every remaining connection (end of input), in a deterministic order (by start time, then
     /// key).
     pub fn drain(&mut self) -> Vec<Conn> {
-        let mut v: Vec<Conn> = self
-            .slots
-            .iter_mut()
-            .filter_map(|s| s.conn.take())
-            .collect();
+        let mut v: Vec<Conn> = self.slots.iter_mut().filter_map(|s| s.conn.take()).collect();
         self.map.clear();
         self.free.clear();
         self.slots.clear();

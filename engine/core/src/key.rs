@@ -28,14 +28,7 @@ pub struct ConnKey {
 
 impl ConnKey {
     /// The key for a packet from `(src, sport)` to `(dst, dport)`.
-    pub fn new(
-        src: IpAddr,
-        sport: u16,
-        dst: IpAddr,
-        dport: u16,
-        proto: u8,
-        one_way: bool,
-    ) -> ConnKey {
+    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8, one_way: bool) -> ConnKey {
         let (s, d) = (addr16(src), addr16(dst));
         // Zeek's addr_port_canon_lt: compare addresses (IPv6 byte order, v4-mapped), then ports.
         if one_way || (s, sport) < (d, dport) {
@@ -173,9 +166,6 @@ mod tests {
     fn one_way_keys_keep_direction() {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_ne!(
-            ConnKey::new(a, 3, b, 1, 1, true),
-            ConnKey::new(b, 3, a, 1, 1, true)
-        );
+        assert_ne!(ConnKey::new(a, 3, b, 1, 1, true), ConnKey::new(b, 3, a, 1, 1, true));
     }
 }

@@ -137,8 +137,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         let r = PcapReader::open(path).map_err(RunError::Input)?;
         if let (Some(f), Some(link)) = (&filter, r.link_type()) {
             // Compile up front, so a bad expression is reported before any packet is read.
-            f.program(link)
-                .map_err(|e| RunError::Filter(e.to_string()))?;
+            f.program(link).map_err(|e| RunError::Filter(e.to_string()))?;
         }
         readers.push(r);
     }
@@ -237,8 +236,7 @@ fn read_all(
     cb: &mut Option<Box<dyn FnMut(&Progress)>>,
 ) {
     // Heads of every input but the one being read, copied (only when there are several inputs).
-    let mut heads: Vec<Option<(f64, weir_decode::LinkType, Vec<u8>, u32)>> =
-        vec![None; readers.len()];
+    let mut heads: Vec<Option<(f64, weir_decode::LinkType, Vec<u8>, u32)>> = vec![None; readers.len()];
     let mut done = vec![false; readers.len()];
     let mut tick = 0u64;
     loop {
@@ -251,10 +249,7 @@ fn read_all(
                 Ok(Some(p)) => {
                     report.packets += 1;
                     report.bytes += p.data.len() as u64;
-                    if filter
-                        .as_ref()
-                        .is_some_and(|f| !f.matches(p.link, p.data, p.wire_len))
-                    {
+                    if filter.as_ref().is_some_and(|f| !f.matches(p.link, p.data, p.wire_len)) {
                         report.filtered_out += 1;
                     } else {
                         disp.packet(p.ts, p.link, p.data, p.wire_len);
@@ -281,21 +276,12 @@ fn read_all(
             }
             let next = (0..readers.len())
                 .filter(|&i| heads[i].is_some())
-                .min_by(|&a, &b| {
-                    heads[a]
-                        .as_ref()
-                        .unwrap()
-                        .0
-                        .total_cmp(&heads[b].as_ref().unwrap().0)
-                });
+                .min_by(|&a, &b| heads[a].as_ref().unwrap().0.total_cmp(&heads[b].as_ref().unwrap().0));
             let Some(i) = next else { break };
             let (ts, link, data, wire_len) = heads[i].take().unwrap();
             report.packets += 1;
             report.bytes += data.len() as u64;
-            if filter
-                .as_ref()
-                .is_some_and(|f| !f.matches(link, &data, wire_len))
-            {
+            if filter.as_ref().is_some_and(|f| !f.matches(link, &data, wire_len)) {
                 report.filtered_out += 1;
             } else {
                 disp.packet(ts, link, &data, wire_len);

@@ -39,10 +39,7 @@ pub fn conn_schema(community_id: bool) -> Schema {
         // policy/protocols/conn/community-id-logging.zeek
         fields.push(Field::new("community_id", FieldType::String));
     }
-    Schema {
-        path: "conn",
-        fields,
-    }
+    Schema { path: "conn", fields }
 }
 
 /// Where a worker's rows go: its log handle, the stream ids, and its weird policy.

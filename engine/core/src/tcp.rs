@@ -168,11 +168,7 @@ impl Endpoint {
 
     /// Zeek's `TCP_Endpoint::Size`: bytes sent, from the sequence space.
     fn size(&self, peer_state: EndpointState) -> u64 {
-        if self.prev_state == SynSent
-            && self.state == Reset
-            && peer_state == Inactive
-            && !self.no_data_acked()
-        {
+        if self.prev_state == SynSent && self.state == Reset && peer_state == Inactive && !self.no_data_acked() {
             return 0;
         }
         let last = Self::full(self.last_seq, self.seq_wraps);
@@ -264,8 +260,7 @@ impl TcpSession {
         self.ep[0].is_orig = !self.ep[0].is_orig;
         self.ep[1].is_orig = !self.ep[1].is_orig;
         let f = self.first_packet_seen;
-        self.first_packet_seen =
-            (if f & ORIG != 0 { RESP } else { 0 }) | (if f & RESP != 0 { ORIG } else { 0 });
+        self.first_packet_seen = (if f & ORIG != 0 { RESP } else { 0 }) | (if f & RESP != 0 { ORIG } else { 0 });
         self.is_partial = false;
     }
 
@@ -277,13 +272,7 @@ impl TcpSession {
     }
 
     /// Zeek's `TCPSessionAdapter::IsReuse`: does this SYN start a new connection on the same key?
-    pub fn is_reuse(
-        &self,
-        core: &mut ConnCore,
-        now: f64,
-        tcp: &TcpHeader<'_>,
-        t: &TcpTimeouts,
-    ) -> bool {
+    pub fn is_reuse(&self, core: &mut ConnCore, now: f64, tcp: &TcpHeader<'_>, t: &TcpTimeouts) -> bool {
         if tcp.hdr_len < 20 {
             return false;
         }
@@ -303,11 +292,7 @@ impl TcpSession {
             if tcp.seq == co.start_seq32() {
                 return false;
             }
-            if tcp.flags & F::ACK == 0
-                && co.state == SynAckSent
-                && r.state == Inactive
-                && tcp.seq == r.start_seq32()
-            {
+            if tcp.flags & F::ACK == 0 && co.state == SynAckSent && r.state == Inactive && tcp.seq == r.start_seq32() {
                 return false;
             }
             if co.state == SynSent {
@@ -317,8 +302,7 @@ impl TcpSession {
             }
         } else if (o.is_active() || r.is_active()) && o.state != Reset && r.state != Reset {
             core.weird(Weird::active_connection_reuse, None, WeirdSource::Tcp);
-        } else if now - core.last_time < t.connection_linger && o.state != Reset && r.state != Reset
-        {
+        } else if now - core.last_time < t.connection_linger && o.state != Reset && r.state != Reset {
             core.weird(Weird::premature_connection_reuse, None, WeirdSource::Tcp);
         }
         true
@@ -326,13 +310,7 @@ impl TcpSession {
 
     /// Zeek's `TCPSessionAdapter::Process` for one segment that passed the checksum check. Returns
     /// whether the connection flipped during processing.
-    pub fn process(
-        &mut self,
-        core: &mut ConnCore,
-        is_orig_in: bool,
-        seg: &Segment<'_>,
-        t: &TcpTimeouts,
-    ) -> bool {
+    pub fn process(&mut self, core: &mut ConnCore, is_orig_in: bool, seg: &Segment<'_>, t: &TcpTimeouts) -> bool {
         let tp = seg.tcp;
         let flags = tp.flags;
         let (syn, fin, rst, ack) = (
@@ -362,13 +340,7 @@ impl TcpSession {
         let mut seq_underflow = false;
         let rel_seq = {
             let e = &self.ep[idx(is_orig)];
-            get_relative_seq(
-                e,
-                base_seq,
-                e.last_seq,
-                e.seq_wraps,
-                Some(&mut seq_underflow),
-            )
+            get_relative_seq(e, base_seq, e.last_seq, e.seq_wraps, Some(&mut seq_underflow))
         };
         if seq_underflow && !rst {
             core.weird(Weird::TCP_seq_underflow_or_misorder, None, WeirdSource::Tcp);
@@ -378,14 +350,7 @@ impl TcpSession {
             is_orig = !is_orig;
             flipped = true;
         }
-        self.update_window(
-            core,
-            idx(is_orig),
-            tp.window as u32,
-            base_seq,
-            ack_seq,
-            flags,
-        );
+        self.update_window(core, idx(is_orig), tp.window as u32, base_seq, ack_seq, flags);
 
         if !self.ep[0].did_close || !self.ep[1].did_close {
             core.last_time = now;
@@ -424,10 +389,7 @@ impl TcpSession {
         }
 
         if ack {
-            if is_orig
-                && !self.seen_first_ack
-                && (self.ep[i].state == Established || self.ep[i].state == SynSent)
-            {
+            if is_orig && !self.seen_first_ack && (self.ep[i].state == Established || self.ep[i].state == SynSent) {
                 self.seen_first_ack = true;
             }
             if self.ep[p].state == Inactive {
@@ -446,13 +408,7 @@ impl TcpSession {
             } else {
                 let mut ack_underflow = false;
                 let pe = &self.ep[p];
-                let _rel_ack = get_relative_seq(
-                    pe,
-                    ack_seq,
-                    pe.ack_seq,
-                    pe.ack_wraps,
-                    Some(&mut ack_underflow),
-                );
+                let _rel_ack = get_relative_seq(pe, ack_seq, pe.ack_seq, pe.ack_wraps, Some(&mut ack_underflow));
                 if ack_underflow {
                     core.weird(Weird::TCP_ack_underflow_or_misorder, None, WeirdSource::Tcp);
                 } else if !rst {
@@ -528,14 +484,7 @@ impl TcpSession {
         }
     }
 
-    fn init_endpoint(
-        &mut self,
-        core: &mut ConnCore,
-        i: usize,
-        flags: u8,
-        first_seg_seq: u32,
-        last_seq_in: u32,
-    ) {
+    fn init_endpoint(&mut self, core: &mut ConnCore, i: usize, flags: u8, first_seg_seq: u32, last_seq_in: u32) {
         let syn = flags & F::SYN != 0;
         let e = &mut self.ep[i];
         let mut last_seq = last_seq_in;
@@ -587,14 +536,7 @@ impl TcpSession {
     }
 
     /// Zeek's `update_history`. Returns true if the connection flipped (a first `A`/`D` after a lone `H`).
-    fn update_history(
-        &mut self,
-        core: &mut ConnCore,
-        flags: u8,
-        is_orig: bool,
-        rel_seq: u64,
-        len: i64,
-    ) -> bool {
+    fn update_history(&mut self, core: &mut ConnCore, flags: u8, is_orig: bool, rel_seq: u64, len: i64) -> bool {
         let syn = flags & F::SYN != 0;
         let fin = flags & F::FIN != 0;
         let rst = flags & F::RST != 0;
@@ -614,11 +556,7 @@ impl TcpSession {
                 let seen = self.check_history(core, &mut is_orig, &mut flipped, HIST_SYN_PKT, code);
                 let e = &mut self.ep[if is_orig { 0 } else { 1 }];
                 if seen && rel_seq != e.hist_last_syn {
-                    core.add_history(if is_orig {
-                        code
-                    } else {
-                        code.to_ascii_lowercase()
-                    });
+                    core.add_history(if is_orig { code } else { code.to_ascii_lowercase() });
                 }
                 e.hist_last_syn = rel_seq;
             }
@@ -673,15 +611,7 @@ impl TcpSession {
         core.check_history(mask, code)
     }
 
-    fn update_window(
-        &mut self,
-        core: &mut ConnCore,
-        i: usize,
-        window: u32,
-        base_seq: u32,
-        ack_seq: u32,
-        flags: u8,
-    ) {
+    fn update_window(&mut self, core: &mut ConnCore, i: usize, window: u32, base_seq: u32, ack_seq: u32, flags: u8) {
         let peer_state = self.ep[1 - i].state;
         let e = &mut self.ep[i];
         let scale = e.window_scale;
@@ -706,15 +636,7 @@ impl TcpSession {
         }
     }
 
-    fn init_window(
-        &mut self,
-        core: &mut ConnCore,
-        i: usize,
-        flags: u8,
-        scale: i64,
-        base_seq: u32,
-        ack_seq: u32,
-    ) {
+    fn init_window(&mut self, core: &mut ConnCore, i: usize, flags: u8, scale: i64, base_seq: u32, ack_seq: u32) {
         let ack = flags & F::ACK != 0;
         if scale < 0 {
             if ack {
@@ -728,11 +650,7 @@ impl TcpSession {
             if scale > 14 {
                 if !core.did_weird {
                     let mut buf = itoa_buf();
-                    core.weird(
-                        Weird::TCP_scale_range,
-                        Some(fmt_i64(scale, &mut buf)),
-                        WeirdSource::Tcp,
-                    );
+                    core.weird(Weird::TCP_scale_range, Some(fmt_i64(scale, &mut buf)), WeirdSource::Tcp);
                 }
                 scale = 14;
             }
@@ -788,11 +706,7 @@ impl TcpSession {
                 if syn {
                     if *is_orig {
                         if ack {
-                            core.weird(
-                                Weird::connection_originator_SYN_ack,
-                                None,
-                                WeirdSource::Tcp,
-                            );
+                            core.weird(Weird::connection_originator_SYN_ack, None, WeirdSource::Tcp);
                             self.set_state(core, i, SynAckSent, t);
                         } else {
                             self.set_state(core, i, SynSent, t);
@@ -805,17 +719,11 @@ impl TcpSession {
                             let ps = self.ep[p].state;
                             if ps != Inactive
                                 && ps != Partial
-                                && !seq_between(
-                                    ack_seq,
-                                    self.ep[p].start_seq32(),
-                                    self.ep[p].last_seq,
-                                )
+                                && !seq_between(ack_seq, self.ep[p].start_seq32(), self.ep[p].last_seq)
                             {
                                 core.weird(Weird::bad_SYN_ack, None, WeirdSource::Tcp);
                             }
-                        } else if self.ep[p].state == SynAckSent
-                            && base_seq == self.ep[i].start_seq32()
-                        {
+                        } else if self.ep[p].state == SynAckSent && base_seq == self.ep[i].start_seq32() {
                             // Our peer sent a SYN-ACK first: this SYN shows who really is the originator.
                             self.is_partial = false;
                             core.flip_roles();
@@ -952,20 +860,12 @@ impl TcpSession {
     }
 
     /// Zeek's `ConnectionClosed` (no reassembler, so no pending data).
-    fn connection_closed(
-        &mut self,
-        core: &mut ConnCore,
-        i: usize,
-        p: usize,
-        gen_event: bool,
-        t: &TcpTimeouts,
-    ) {
+    fn connection_closed(&mut self, core: &mut ConnCore, i: usize, p: usize, gen_event: bool, t: &TcpTimeouts) {
         if self.ep[i].did_close {
             return;
         }
         self.ep[i].did_close = true;
-        let close_complete =
-            self.ep[i].state == Reset || self.ep[p].did_close || self.ep[p].state == Inactive;
+        let close_complete = self.ep[i].state == Reset || self.ep[p].did_close || self.ep[p].state == Inactive;
         if close_complete {
             if (self.ep[i].prev_state != Inactive || self.ep[p].state != Inactive) && gen_event {
                 self.is_active = false; // ConnectionFinished
@@ -1052,10 +952,7 @@ impl TcpSession {
         let o_inactive = os == Inactive || os == Partial;
         let r_inactive = rs == Inactive || rs == Partial;
         if rs == Reset {
-            if os == SynSent
-                || os == SynAckSent
-                || (os == Reset && self.orig_size() == 0 && self.resp_size() == 0)
-            {
+            if os == SynSent || os == SynAckSent || (os == Reset && self.orig_size() == 0 && self.resp_size() == 0) {
                 "REJ"
             } else if o_inactive {
                 "RSTRH"
@@ -1114,13 +1011,7 @@ fn rstos0_history(h: &[u8]) -> bool {
 }
 
 /// Zeek's `get_relative_seq`.
-fn get_relative_seq(
-    e: &Endpoint,
-    cur_base: u32,
-    last: u32,
-    wraps: u32,
-    underflow: Option<&mut bool>,
-) -> u64 {
+fn get_relative_seq(e: &Endpoint, cur_base: u32, last: u32, wraps: u32, underflow: Option<&mut bool>) -> u64 {
     let delta = seq_delta(cur_base, last);
     let mut wraps = wraps;
     if delta < 0 {

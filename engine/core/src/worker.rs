@@ -15,9 +15,7 @@ use crate::uid::Uid;
 use core::net::IpAddr;
 use std::sync::Arc;
 use weir_api::Weird;
-use weir_decode::{
-    checksum, decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Transport,
-};
+use weir_decode::{checksum, decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Transport};
 
 /// One packet handed to a worker.
 #[derive(Clone, Copy, Debug)]
@@ -146,9 +144,7 @@ impl Worker {
                 let reuse = match (&mut self.flows.get_mut(r).kind, &tr) {
                     (ConnKind::Tcp(_), Transport::Tcp(t)) => {
                         let c = self.flows.get_mut(r);
-                        let ConnKind::Tcp(s) = &mut c.kind else {
-                            unreachable!()
-                        };
+                        let ConnKind::Tcp(s) = &mut c.kind else { unreachable!() };
                         let reuse = s.is_reuse(&mut c.core, p.ts, t, &cfg.tcp);
                         if reuse {
                             // The weird belongs to the old connection, logged with it.
@@ -169,7 +165,9 @@ impl Worker {
 
         let c = self.flows.get_mut(r);
         let is_orig = ip.src == c.core.orig_h && sport == c.core.orig_p;
-        let ip_len = ip.total_len as u64;
+        // ConnSize adds Zeek's `IP_Hdr::TotalLen()`, the header's own length field: 0 for a segment whose
+        // length was zeroed by segmentation offload (which the decoder otherwise measures from the capture).
+        let ip_len = header_total_len(&ip);
         // Zeek's payload length, from the IP length fields; 0 means segmentation offload, use what we have.
         let ip_payload_len = (ip.total_len as i64 - ip.hdr_len as i64).max(0);
         let captured = ip.payload.len() as i64;
@@ -178,16 +176,17 @@ impl Worker {
         let full_frame = p.reassembled.is_some() || p.wire_len as usize <= p.data.len();
         match (&mut c.kind, tr) {
             (ConnKind::Tcp(s), Transport::Tcp(t)) => {
-                let len_total = if ip.total_len == 0 {
-                    captured
-                } else {
-                    ip_payload_len
-                };
+                let len_total = if ip.total_len == 0 { captured } else { ip_payload_len };
                 let len = len_total - t.hdr_len as i64;
                 let caplen = captured - t.hdr_len as i64;
-                if !skip_cksum && caplen >= len && !checksum::transport_ok(&ip) {
-                    c.core
-                        .weird(Weird::bad_TCP_checksum, None, WeirdSource::Tcp);
+                // TCPAnalyzer::ExtractTCP_Header: the connection exists, but a segment whose header
+                // does not fit is not analysed (and not counted).
+                if t.hdr_len < 20 {
+                    c.core.weird(Weird::bad_TCP_header_len, None, WeirdSource::Tcp);
+                } else if len < 0 || caplen < 0 {
+                    c.core.weird(Weird::truncated_header, None, WeirdSource::Tcp);
+                } else if !skip_cksum && caplen >= len && !checksum::transport_ok(&ip) {
+                    c.core.weird(Weird::bad_TCP_checksum, None, WeirdSource::Tcp);
                     s.checksum_error(&mut c.core, is_orig);
                 } else {
                     let seg = Segment {
@@ -201,38 +200,25 @@ impl Worker {
                 }
             }
             (ConnKind::Udp(st), Transport::Udp(u)) => {
-                let len = if ip_payload_len == 0 {
-                    captured
-                } else {
-                    ip_payload_len
-                };
-                c.core.count_packet(is_orig, ip_len);
+                let len = if ip_payload_len == 0 { captured } else { ip_payload_len };
                 let mut validate = !skip_cksum && captured >= len && full_frame;
                 if validate && u.checksum == 0 && cfg.vxlan_ports.contains(&u.dst_port) {
                     validate = false;
                 }
-                let bad = validate
-                    && !(ip.version == 4 && u.checksum == 0)
-                    && !checksum::transport_ok(&ip);
+                let bad = validate && !(ip.version == 4 && u.checksum == 0) && !checksum::transport_ok(&ip);
                 if bad {
-                    c.core
-                        .weird(Weird::bad_UDP_checksum, None, WeirdSource::Udp);
+                    c.core.weird(Weird::bad_UDP_checksum, None, WeirdSource::Udp);
                     if is_orig {
-                        c.core
-                            .scaled_history(b'C', &mut st.req_chk_cnt, &mut st.req_chk_thresh);
+                        c.core.scaled_history(b'C', &mut st.req_chk_cnt, &mut st.req_chk_thresh);
                     } else {
-                        c.core
-                            .scaled_history(b'c', &mut st.rep_chk_cnt, &mut st.rep_chk_thresh);
+                        c.core.scaled_history(b'c', &mut st.rep_chk_cnt, &mut st.rep_chk_thresh);
                     }
                 } else {
                     let ulen = u.length as i64;
                     if ulen != len {
                         let addl = format!("{ulen} != {len}");
-                        c.core.weird(
-                            Weird::UDP_datagram_length_mismatch,
-                            Some(&addl),
-                            WeirdSource::Udp,
-                        );
+                        c.core
+                            .weird(Weird::UDP_datagram_length_mismatch, Some(&addl), WeirdSource::Udp);
                     }
                     c.core.last_time = p.ts;
                     if is_orig {
@@ -241,20 +227,20 @@ impl Worker {
                         c.core.check_history(0x2, b'd');
                     }
                     st.update_length(is_orig, ulen - 8);
+                    // ConnSize sees the packet when the UDP analyzer forwards it, after the checksum check.
+                    c.core.count_packet(is_orig, ip_len);
                 }
             }
-            (ConnKind::Icmp(st), Transport::Icmp(_)) => {
-                let len = if ip_payload_len == 0 {
-                    captured
-                } else {
-                    ip_payload_len
-                };
+            (ConnKind::Icmp(st), Transport::Icmp(i)) => {
+                let len = if ip_payload_len == 0 { captured } else { ip_payload_len };
                 if !skip_cksum && captured >= len && !checksum::transport_ok(&ip) {
-                    c.core
-                        .weird(Weird::bad_ICMP_checksum, None, WeirdSource::Icmp);
+                    c.core.weird(Weird::bad_ICMP_checksum, None, WeirdSource::Icmp);
                 } else {
                     c.core.last_time = p.ts;
                     st.update_length(is_orig, len - 8);
+                    if i.v6 {
+                        icmp6_weirds(&mut c.core, &i);
+                    }
                     if captured >= len {
                         c.core.count_packet(is_orig, ip_len);
                     }
@@ -308,15 +294,11 @@ impl Worker {
                 }
                 // TCPAnalyzer::MakeSessionAdapter sets the UDP inactivity timeout until the handshake ends.
                 core.set_inactivity_timeout(cfg.udp_inactivity_timeout);
-                (
-                    ConnKind::Tcp(Box::new(TcpSession::new(p.now, &cfg.tcp))),
-                    flip,
-                )
+                (ConnKind::Tcp(Box::new(TcpSession::new(p.now, &cfg.tcp))), flip)
             }
             Transport::Udp(_) => {
                 core.set_inactivity_timeout(cfg.udp_inactivity_timeout);
-                let flip =
-                    cfg.is_likely_server_port(17, sport) && !cfg.is_likely_server_port(17, dport);
+                let flip = cfg.is_likely_server_port(17, sport) && !cfg.is_likely_server_port(17, dport);
                 (ConnKind::Udp(DatagramState::default()), flip)
             }
             Transport::Icmp(_) => {
@@ -447,5 +429,59 @@ pub fn icmp_counterpart(v6: bool, t: u8, code: u8) -> (u16, bool) {
     match c {
         Some(c) => (c as u16, false),
         None => (code as u16, true),
+    }
+}
+
+/// The IP header's length field as Zeek's `TotalLen()` reads it: IPv4 total length, IPv6 payload length + 40.
+fn header_total_len(ip: &weir_decode::IpPacket<'_>) -> u64 {
+    let field = |i: usize| ip.raw.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]) as u64);
+    if ip.version == 4 {
+        field(2).unwrap_or(ip.total_len as u64)
+    } else {
+        field(4).map(|p| p + 40).unwrap_or(ip.total_len as u64)
+    }
+}
+
+/// The ICMPv6 weirds Zeek's ICMP analyzer raises whatever scripts are loaded (MLD reports; the
+/// neighbour-discovery option weirds are raised only when a script handles those events, so not here).
+fn icmp6_weirds(core: &mut ConnCore, i: &weir_decode::IcmpHeader<'_>) {
+    // Zeek's `data` starts after the 8-byte ICMP header; our payload starts after the first 4 bytes.
+    let data = i.payload.get(4..).unwrap_or(&[]);
+    match i.icmp_type {
+        // MLD_LISTENER_REPORT, MLD_LISTENER_DONE
+        131 | 132 if data.len() < 16 => core.weird(Weird::truncated_ICMPv6_MLDv1, None, WeirdSource::Icmp),
+        // MLDV2_LISTENER_REPORT
+        143 => {
+            let records = i
+                .payload
+                .get(2..4)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                .unwrap_or(0) as usize;
+            if data.len() < records * 20 {
+                core.weird(Weird::truncated_ICMPv6_MLDv2, None, WeirdSource::Icmp);
+                return;
+            }
+            let mut rest = data;
+            for _ in 0..records {
+                if rest.is_empty() {
+                    break;
+                }
+                if rest.len() < 4 {
+                    core.weird(Weird::truncated_ICMPv6_MLDv2_record, None, WeirdSource::Icmp);
+                    break;
+                }
+                let aux_len = rest[1] as usize * 4;
+                let sources = u16::from_be_bytes([rest[2], rest[3]]) as usize;
+                rest = &rest[4..];
+                let need = 16 + sources * 16 + aux_len;
+                if rest.len() < need {
+                    core.weird(Weird::truncated_ICMPv6_MLDv2_record, None, WeirdSource::Icmp);
+                    break;
+                }
+                // Zeek steps over the address and the sources; the aux data is not skipped.
+                rest = &rest[16 + sources * 16..];
+            }
+        }
+        _ => {}
     }
 }

@@ -107,9 +107,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         filter: None,
         logdir: ".".into(),
         format: Format::Json,
-        workers: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         analyzers: AnalyzerSet::All,
         disabled: Vec::new(),
         sets: Vec::new(),
@@ -175,17 +173,11 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
             "-q" | "--quiet" => a.quiet = true,
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
-            s => {
-                return Err(format!(
-                    "unexpected argument {s:?} (input files are given with -r)"
-                ))
-            }
+            s => return Err(format!("unexpected argument {s:?} (input files are given with -r)")),
         }
     }
     if a.rc_inputs.is_empty() {
-        return Err(
-            "no input: give a pcap or pcapng file with -r FILE (or -r - for standard input)".into(),
-        );
+        return Err("no input: give a pcap or pcapng file with -r FILE (or -r - for standard input)".into());
     }
     Ok(Some(a))
 }
@@ -292,11 +284,7 @@ fn main() -> ExitCode {
             );
             if let Some(total) = p.input_total.filter(|t| *t > 0) {
                 let frac = (p.input_read as f64 / total as f64).min(1.0);
-                let left = if frac > 0.0 {
-                    secs * (1.0 - frac) / frac
-                } else {
-                    0.0
-                };
+                let left = if frac > 0.0 { secs * (1.0 - frac) / frac } else { 0.0 };
                 line.push_str(&format!("  {:5.1}%  {:.0}s left", frac * 100.0, left));
             }
             line.push_str("   ");
