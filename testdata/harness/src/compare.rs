@@ -242,6 +242,7 @@ fn pair_greedy(
     e_idx: &[usize],
     a_free: &mut Vec<usize>,
     pairs: &mut Vec<(usize, usize)>,
+    require_half: bool,
 ) -> Vec<usize> {
     let mut unpaired = Vec::new();
     let big = e_idx.len().saturating_mul(a_free.len()) > 2_000_000;
@@ -250,8 +251,20 @@ fn pair_greedy(
             unpaired.push(ei);
             continue;
         }
-        let pos = if big {
+        let pos = if big && !require_half {
             0
+        } else if big {
+            // Too many rows for the quadratic search: first row with half the fields equal.
+            match a_free
+                .iter()
+                .position(|&ai| 2 * score(&exp[ei], &act[ai]) >= exp[ei].vals.len())
+            {
+                Some(p) => p,
+                None => {
+                    unpaired.push(ei);
+                    continue;
+                }
+            }
         } else {
             let mut best = 0;
             let mut best_s = None;
@@ -261,6 +274,11 @@ fn pair_greedy(
                     best = p;
                     best_s = Some(s);
                 }
+            }
+            if require_half && 2 * best_s.unwrap_or(0) < exp[ei].vals.len() {
+                // Rows of different connections with little in common: not a pair.
+                unpaired.push(ei);
+                continue;
             }
             best
         };
@@ -334,7 +352,7 @@ pub fn compare(exp_hdr: &[String], exp: &[CRow], act_hdr: &[String], act: &[CRow
     }
     for (k, eis) in &by_key_e {
         let mut free = by_key_a.remove(k).unwrap_or_default();
-        let un = pair_greedy(exp, act, eis, &mut free, &mut pairs);
+        let un = pair_greedy(exp, act, eis, &mut free, &mut pairs, false);
         e_rest.extend(un);
         a_nokey.extend(free);
     }
@@ -343,7 +361,7 @@ pub fn compare(exp_hdr: &[String], exp: &[CRow], act_hdr: &[String], act: &[CRow
     }
     a_nokey.sort_unstable();
     e_rest.sort_unstable();
-    let unpaired = pair_greedy(exp, act, &e_rest, &mut a_nokey, &mut pairs);
+    let unpaired = pair_greedy(exp, act, &e_rest, &mut a_nokey, &mut pairs, true);
     pairs.sort_unstable();
     for (ei, ai) in &pairs {
         let (e, a) = (&exp[*ei], &act[*ai]);
@@ -518,5 +536,22 @@ mod tests {
         m.add_parsed(&parse_log(conn, c, None));
         assert_eq!(m.resolve("C1"), Some("a:1>b:2"));
         assert_eq!(m.resolve("C2"), Some("x:1>y:2"));
+    }
+
+    #[test]
+    fn unrelated_rows_are_not_paired() {
+        let act = CONN.replace(
+            "1300475169.000000\tCCCC\t10.0.0.3\t53\t10.0.0.2\t53\tudp\tDd",
+            "1300475169.000000\tCCCC\t10.9.9.9\t0\t10.8.8.8\t0\tunknown_transport\t-",
+        );
+        let r = run(CONN, &act);
+        assert_eq!(r.missing_rows, 1);
+        assert_eq!(r.extra_rows, 1);
+        assert_eq!(field(&r, "proto"), (2, 3));
+        // Same key, many differences: still paired.
+        let act = CONN.replace("udp\tDd", "tcp\tS");
+        let r = run(CONN, &act);
+        assert_eq!(r.missing_rows, 0);
+        assert_eq!(field(&r, "proto"), (2, 3));
     }
 }

@@ -395,10 +395,15 @@ pub fn zeek_cut(input: &[u8], spec: &CutSpec) -> Vec<u8> {
                 keep.iter().map(|i| fields[*i].to_string()).collect(),
             );
         }
-        (
-            spec.cols.iter().map(|c| fields.iter().position(|f| f == c)).collect(),
-            spec.cols.clone(),
-        )
+        // Like zeek-cut: a column the log lacks gives an empty name and empty values.
+        let idx: Vec<Option<usize>> = spec.cols.iter().map(|c| fields.iter().position(|f| f == c)).collect();
+        let names = spec
+            .cols
+            .iter()
+            .zip(&idx)
+            .map(|(c, i)| if i.is_some() { c.clone() } else { String::new() })
+            .collect();
+        (idx, names)
     };
     let pick = |vals: &[&str], idx: &[Option<usize>]| -> String {
         idx.iter()
@@ -1091,6 +1096,11 @@ mod tests {
         let (r, d) = run(&t, &mut eng, "cut");
         let s = |i: usize| String::from_utf8(r.snapshots[i].content.clone().unwrap()).unwrap();
         assert_eq!(s(0), "uid\thistory\nC1\tSh\n");
+        let spec = CutSpec::from_cmd("zeek-cut -m uid id.ctx.vlan history");
+        assert_eq!(
+            String::from_utf8(zeek_cut(log.as_bytes(), &spec)).unwrap(),
+            "uid\t\thistory\nC1\t\tSh\n"
+        );
         assert_eq!(
             s(1),
             "#separator \\x09\n#fields\tts\tuid\thistory\n#types\ttime\tstring\tstring\n1.5\tC1\tSh\n"
