@@ -430,8 +430,7 @@ struct BpfProgram {
 }
 
 type OpenDead = unsafe extern "C" fn(c_int, c_int) -> *mut c_void;
-type Compile =
-    unsafe extern "C" fn(*mut c_void, *mut BpfProgram, *const c_char, c_int, u32) -> c_int;
+type Compile = unsafe extern "C" fn(*mut c_void, *mut BpfProgram, *const c_char, c_int, u32) -> c_int;
 type GetErr = unsafe extern "C" fn(*mut c_void) -> *mut c_char;
 type FreeCode = unsafe extern "C" fn(*mut BpfProgram);
 type Close = unsafe extern "C" fn(*mut c_void);
@@ -453,9 +452,7 @@ fn libpcap() -> Result<&'static Libpcap, FilterError> {
     static LIB: OnceLock<Result<Libpcap, String>> = OnceLock::new();
     LIB.get_or_init(load_libpcap)
         .as_ref()
-        .map_err(|tried| FilterError::LibpcapMissing {
-            tried: tried.clone(),
-        })
+        .map_err(|tried| FilterError::LibpcapMissing { tried: tried.clone() })
 }
 
 fn load_libpcap() -> Result<Libpcap, String> {

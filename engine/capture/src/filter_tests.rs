@@ -26,19 +26,10 @@ fn loads() {
     assert_eq!(eval(&[i(LD | W | ABS, 0, 0, 0)], &pkt), 0x1234_5678);
     assert_eq!(eval(&[i(LD | H | ABS, 0, 0, 2)], &pkt), 0x5678);
     assert_eq!(eval(&[i(LD | B | ABS, 0, 0, 5)], &pkt), 0x45);
-    assert_eq!(
-        eval(&[i(LDX | IMM, 0, 0, 1), i(LD | H | IND, 0, 0, 1)], &pkt),
-        0x5678
-    );
-    assert_eq!(
-        eval(&[i(LDX | B | MSH, 0, 0, 5), i(MISC | TXA, 0, 0, 0)], &pkt),
-        0x14
-    );
+    assert_eq!(eval(&[i(LDX | IMM, 0, 0, 1), i(LD | H | IND, 0, 0, 1)], &pkt), 0x5678);
+    assert_eq!(eval(&[i(LDX | B | MSH, 0, 0, 5), i(MISC | TXA, 0, 0, 0)], &pkt), 0x14);
     assert_eq!(eval(&[i(LD | W | LEN, 0, 0, 0)], &pkt), 1000);
-    assert_eq!(
-        eval(&[i(LDX | W | LEN, 0, 0, 0), i(MISC | TXA, 0, 0, 0)], &pkt),
-        1000
-    );
+    assert_eq!(eval(&[i(LDX | W | LEN, 0, 0, 0), i(MISC | TXA, 0, 0, 0)], &pkt), 1000);
     assert_eq!(eval(&[i(LD | IMM, 0, 0, 77)], &pkt), 77);
     assert_eq!(
         eval(
@@ -83,11 +74,7 @@ fn out_of_bounds_loads_reject() {
             i(LDX | IMM, 0, 0, u32::MAX),
             i(LD | B | IND, 0, 0, 2),
         ],
-        &[
-            i(LD | IMM, 0, 0, 1),
-            i(LDX | IMM, 0, 0, 2),
-            i(LD | W | IND, 0, 0, 0),
-        ],
+        &[i(LD | IMM, 0, 0, 1), i(LDX | IMM, 0, 0, 2), i(LD | W | IND, 0, 0, 0)],
         &[i(LD | IMM, 0, 0, 1), i(LDX | B | MSH, 0, 0, 4)],
     ];
     for c in cases {
@@ -103,11 +90,7 @@ fn alu() {
     let k = |op: u16, a: u32, k: u32| eval(&[i(LD | IMM, 0, 0, a), i(ALU | op | K, 0, 0, k)], &[]);
     let x = |op: u16, a: u32, x: u32| {
         eval(
-            &[
-                i(LD | IMM, 0, 0, a),
-                i(LDX | IMM, 0, 0, x),
-                i(ALU | op | X, 0, 0, 0),
-            ],
+            &[i(LD | IMM, 0, 0, a), i(LDX | IMM, 0, 0, x), i(ALU | op | X, 0, 0, 0)],
             &[],
         )
     };
@@ -128,20 +111,13 @@ fn alu() {
     // Division or modulo by X == 0 ends the program with 0.
     let before = |op| {
         eval(
-            &[
-                i(LD | IMM, 0, 0, 9),
-                i(LDX | IMM, 0, 0, 0),
-                i(ALU | op | X, 0, 0, 0),
-            ],
+            &[i(LD | IMM, 0, 0, 9), i(LDX | IMM, 0, 0, 0), i(ALU | op | X, 0, 0, 0)],
             &[],
         )
     };
     assert_eq!(before(DIV), 0);
     assert_eq!(before(MOD), 0);
-    assert_eq!(
-        eval(&[i(LD | IMM, 0, 0, 1), i(ALU | NEG, 0, 0, 0)], &[]),
-        u32::MAX
-    );
+    assert_eq!(eval(&[i(LD | IMM, 0, 0, 1), i(ALU | NEG, 0, 0, 0)], &[]), u32::MAX);
     assert_eq!(
         eval(
             &[
@@ -180,11 +156,7 @@ fn jumps_and_returns() {
         assert_eq!(j(JSET, 4, x), 1);
         assert_eq!(j(JSET, 2, x), 2);
     }
-    let ja = prog(&[
-        i(JMP | JA, 0, 0, 1),
-        i(RET | K, 0, 0, 1),
-        i(RET | K, 0, 0, 2),
-    ]);
+    let ja = prog(&[i(JMP | JA, 0, 0, 1), i(RET | K, 0, 0, 1), i(RET | K, 0, 0, 2)]);
     assert_eq!(ja.run(&[], 0), 2);
     assert!(!prog(&[i(RET | K, 0, 0, 0)]).matches(&[], 0));
     assert!(prog(&[i(RET | K, 0, 0, 262144)]).matches(&[], 0));
@@ -194,17 +166,17 @@ fn jumps_and_returns() {
 fn validation_refuses_bad_programs() {
     let bad: [&[BpfInsn]; 12] = [
         &[],
-        &[i(LD | IMM, 0, 0, 0)],                      // no return at the end
-        &[i(JMP | JA, 0, 0, 1), i(RET | K, 0, 0, 0)], // jump past the end
-        &[i(JMP | JEQ | K, 1, 0, 0), i(RET | K, 0, 0, 0)], // jt past the end
-        &[i(JMP | JEQ | K, 0, 1, 0), i(RET | K, 0, 0, 0)], // jf past the end
-        &[i(LD | MEM, 0, 0, 16), i(RET | K, 0, 0, 0)], // scratch index
-        &[i(ST, 0, 0, 16), i(RET | K, 0, 0, 0)],      // scratch index
-        &[i(ALU | DIV | K, 0, 0, 0), i(RET | K, 0, 0, 0)], // division by constant 0
+        &[i(LD | IMM, 0, 0, 0)],                            // no return at the end
+        &[i(JMP | JA, 0, 0, 1), i(RET | K, 0, 0, 0)],       // jump past the end
+        &[i(JMP | JEQ | K, 1, 0, 0), i(RET | K, 0, 0, 0)],  // jt past the end
+        &[i(JMP | JEQ | K, 0, 1, 0), i(RET | K, 0, 0, 0)],  // jf past the end
+        &[i(LD | MEM, 0, 0, 16), i(RET | K, 0, 0, 0)],      // scratch index
+        &[i(ST, 0, 0, 16), i(RET | K, 0, 0, 0)],            // scratch index
+        &[i(ALU | DIV | K, 0, 0, 0), i(RET | K, 0, 0, 0)],  // division by constant 0
         &[i(ALU | LSH | K, 0, 0, 32), i(RET | K, 0, 0, 0)], // shift by 32
-        &[i(0xff, 0, 0, 0), i(RET | K, 0, 0, 0)],     // unknown opcode
-        &[i(LDX | W | ABS, 0, 0, 0), i(RET | K, 0, 0, 0)], // LDX has no ABS mode
-        &[i(ALU | 0xb0, 0, 0, 0), i(RET | K, 0, 0, 0)], // unknown ALU op
+        &[i(0xff, 0, 0, 0), i(RET | K, 0, 0, 0)],           // unknown opcode
+        &[i(LDX | W | ABS, 0, 0, 0), i(RET | K, 0, 0, 0)],  // LDX has no ABS mode
+        &[i(ALU | 0xb0, 0, 0, 0), i(RET | K, 0, 0, 0)],     // unknown ALU op
     ];
     for p in bad {
         assert!(Program::new(p.to_vec()).is_err(), "{p:?}");
@@ -219,10 +191,7 @@ fn validation_refuses_bad_programs() {
 }
 
 fn trace_path(rel: &str) -> String {
-    format!(
-        "{}/../../testdata/zeek/traces/{rel}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/../../testdata/zeek/traces/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn count(f: &Filter, rel: &str) -> usize {
@@ -260,10 +229,7 @@ fn libpcap_expressions_over_a_trace() {
     // pcapng traces too.
     let f = Filter::new("tcp").unwrap();
     assert_eq!(count(&f, "tcp/http-on-irc-port-missing-syn.pcapng"), 13);
-    assert_eq!(
-        count(&Filter::new("").unwrap(), "pcapng-multi-interface.pcapng"),
-        6
-    );
+    assert_eq!(count(&Filter::new("").unwrap(), "pcapng-multi-interface.pcapng"), 6);
 }
 
 #[test]
@@ -275,9 +241,7 @@ fn libpcap_program_is_exposed_and_per_link_type() {
     let raw = f.program(LinkType::RAW).unwrap();
     assert_ne!(raw.insns(), eth.insns());
     // A raw IPv4 TCP packet to port 80 on link type 101 (LINKTYPE_RAW, compiled as DLT_RAW).
-    let mut pkt = vec![
-        0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-    ];
+    let mut pkt = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
     pkt.extend_from_slice(&[
         0x30, 0x39, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
     ]);
@@ -301,10 +265,7 @@ fn bad_expression_reports_libpcaps_message() {
         s.starts_with("bad filter expression 'tcp port eighty' (link type 1): "),
         "{s}"
     );
-    assert!(
-        s.contains("eighty"),
-        "libpcap's message names the bad token: {s}"
-    );
+    assert!(s.contains("eighty"), "libpcap's message names the bad token: {s}");
     let e = Filter::new("host (").err().unwrap();
     assert!(e.to_string().contains("syntax error"), "{e}");
     // An expression that compiles for Ethernet but not for raw IP matches nothing there.
@@ -323,4 +284,15 @@ fn libpcap_missing_message() {
         s.contains("need libpcap") && s.contains("apt-get install libpcap0.8"),
         "{s}"
     );
+}
+
+#[test]
+fn thread_safety_of_the_public_types() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<Filter>(); // one per reader thread
+    send::<Program>();
+    sync::<Program>(); // a compiled program can be shared
+    send::<PcapReader>();
+    send::<crate::CaptureError>();
 }

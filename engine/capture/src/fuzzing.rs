@@ -9,8 +9,7 @@ const MAX_PACKETS: usize = 100_000;
 
 /// Reads `data` as a capture to its end or first error, checking the reader's invariants.
 pub fn read_capture(data: &[u8]) {
-    let Ok(mut r) = PcapReader::from_reader("fuzz", Box::new(std::io::Cursor::new(data.to_vec())))
-    else {
+    let Ok(mut r) = PcapReader::from_reader("fuzz", Box::new(std::io::Cursor::new(data.to_vec()))) else {
         return;
     };
     for _ in 0..MAX_PACKETS {

@@ -26,7 +26,5 @@ pub mod filter;
 pub mod fuzzing;
 mod reader;
 
-pub use reader::{
-    CaptureError, ErrorKind, Format, PcapReader, RawPacket, MAX_BLOCK_LEN, MAX_SNAPLEN,
-};
+pub use reader::{CaptureError, ErrorKind, Format, PcapReader, RawPacket, MAX_BLOCK_LEN, MAX_SNAPLEN};
 pub use weir_decode::LinkType;

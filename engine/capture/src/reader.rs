@@ -117,24 +117,14 @@ impl CaptureError {
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = if self.file == "-" {
-            "<stdin>"
-        } else {
-            &self.file
-        };
-        write!(
-            f,
-            "{name}: {} (at byte offset {})",
-            self.message, self.offset
-        )
+        let name = if self.file == "-" { "<stdin>" } else { &self.file };
+        write!(f, "{name}: {} (at byte offset {})", self.message, self.offset)
     }
 }
 
 impl std::error::Error for CaptureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_ref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+        self.source.as_ref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -357,11 +347,7 @@ impl PcapReader {
                 ifaces: Vec::new(),
             });
         } else {
-            return Err(rd.err(
-                0,
-                ErrorKind::NotPcap,
-                "not a pcap or pcapng file".to_string(),
-            ));
+            return Err(rd.err(0, ErrorKind::NotPcap, "not a pcap or pcapng file".to_string()));
         }
         Ok(rd)
     }
@@ -454,12 +440,7 @@ impl PcapReader {
         Ok(())
     }
 
-    fn open_legacy(
-        &mut self,
-        endian: Endian,
-        nanos: bool,
-        modified: bool,
-    ) -> Result<(), CaptureError> {
+    fn open_legacy(&mut self, endian: Endian, nanos: bool, modified: bool) -> Result<(), CaptureError> {
         self.need(24, "pcap file header")?;
         let h = self.input.bytes(24);
         let major = endian.u16(h, 4);
@@ -506,14 +487,8 @@ impl PcapReader {
         let State::Legacy(l) = &self.state else {
             return Ok(None);
         };
-        let (endian, nanos, lengths, snapshot, max_caplen, link) = (
-            l.endian,
-            l.nanos,
-            l.lengths,
-            l.snapshot,
-            l.max_caplen,
-            l.link,
-        );
+        let (endian, nanos, lengths, snapshot, max_caplen, link) =
+            (l.endian, l.nanos, l.lengths, l.snapshot, l.max_caplen, l.link);
         let hlen = if l.modified { 24 } else { 16 };
         let at = self.input.offset;
         let got = self.fill(hlen)?;
@@ -543,9 +518,7 @@ impl PcapReader {
             return Err(self.err(
                 at,
                 ErrorKind::Corrupt,
-                format!(
-                    "invalid packet capture length {caplen}, bigger than maximum of {max_caplen}"
-                ),
+                format!("invalid packet capture length {caplen}, bigger than maximum of {max_caplen}"),
             ));
         }
         if nanos {
@@ -592,8 +565,7 @@ impl PcapReader {
                 return Err(self.err(
                     at,
                     kind,
-                    "not a pcap or pcapng file (pcapng section header has a bad byte-order magic)"
-                        .to_string(),
+                    "not a pcap or pcapng file (pcapng section header has a bad byte-order magic)".to_string(),
                 ));
             }
         };
@@ -697,20 +669,14 @@ impl PcapReader {
         let corrupt = |msg: String| self.err(at, ErrorKind::Corrupt, msg);
         let body = &self.input.bytes(body_len + 8)[8..];
         if body.len() < 8 {
-            return Err(corrupt(
-                "pcapng interface description block is too short".into(),
-            ));
+            return Err(corrupt("pcapng interface description block is too short".into()));
         }
         let link = endian.u16(body, 0) as u32;
         let snaplen = endian.u32(body, 4);
         let max = max_snaplen_for(link);
         let mut iface = Iface {
             link: LinkType(link),
-            snapshot: if snaplen == 0 || snaplen > max {
-                max
-            } else {
-                snaplen
-            },
+            snapshot: if snaplen == 0 || snaplen > max { max } else { snaplen },
             tsresol: USER_TSRESOL,
             binary: false,
             tsoffset: 0,
@@ -732,14 +698,10 @@ impl PcapReader {
             match code {
                 IF_TSRESOL => {
                     if len != 1 {
-                        return Err(corrupt(format!(
-                            "pcapng if_tsresol option has length {len}, not 1"
-                        )));
+                        return Err(corrupt(format!("pcapng if_tsresol option has length {len}, not 1")));
                     }
                     if seen_res {
-                        return Err(corrupt(
-                            "pcapng interface has more than one if_tsresol option".into(),
-                        ));
+                        return Err(corrupt("pcapng interface has more than one if_tsresol option".into()));
                     }
                     seen_res = true;
                     let r = body[v];
@@ -759,14 +721,10 @@ impl PcapReader {
                 }
                 IF_TSOFFSET => {
                     if len != 8 {
-                        return Err(corrupt(format!(
-                            "pcapng if_tsoffset option has length {len}, not 8"
-                        )));
+                        return Err(corrupt(format!("pcapng if_tsoffset option has length {len}, not 8")));
                     }
                     if seen_off {
-                        return Err(corrupt(
-                            "pcapng interface has more than one if_tsoffset option".into(),
-                        ));
+                        return Err(corrupt("pcapng interface has more than one if_tsoffset option".into()));
                     }
                     seen_off = true;
                     iface.tsoffset = endian.u64(body, v);
@@ -801,13 +759,7 @@ impl PcapReader {
                     endian.u16(body, 0) as u32
                 };
                 let ts = ((endian.u32(body, 4) as u64) << 32) | endian.u32(body, 8) as u64;
-                (
-                    iface,
-                    Some(ts),
-                    endian.u32(body, 12),
-                    endian.u32(body, 16),
-                    20usize,
-                )
+                (iface, Some(ts), endian.u32(body, 12), endian.u32(body, 16), 20usize)
             }
             _ => {
                 if body.len() < 4 {
@@ -879,10 +831,7 @@ fn scale_ts(t: u64, iface: &Iface) -> (i64, i64) {
         }
     }
     // libpcap: `tv_sec = (time_t)sec; tv_usec = (int)frac;`
-    (
-        sec.wrapping_add(iface.tsoffset) as i64,
-        frac as u32 as i32 as i64,
-    )
+    (sec.wrapping_add(iface.tsoffset) as i64, frac as u32 as i32 as i64)
 }
 
 /// A packet found by a format reader, before it is turned into a borrowing [`RawPacket`]:

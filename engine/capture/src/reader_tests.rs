@@ -5,18 +5,12 @@ use super::*;
 use std::io::Cursor;
 
 fn trace(rel: &str) -> Vec<u8> {
-    let p = format!(
-        "{}/../../testdata/zeek/traces/{rel}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let p = format!("{}/../../testdata/zeek/traces/{rel}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
 fn trace_path(rel: &str) -> String {
-    format!(
-        "{}/../../testdata/zeek/traces/{rel}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/../../testdata/zeek/traces/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// What a test compares about a packet.
@@ -106,10 +100,7 @@ fn legacy_pcap_counts_and_timestamps() {
         (p[0].tv_sec, p[0].tv_usec, p[0].caplen, p[0].wire_len),
         (1300475167, 96535, 87, 87)
     );
-    assert_eq!(
-        (p[135].tv_sec, p[135].tv_usec, p[135].caplen),
-        (1300475173, 475401, 92)
-    );
+    assert_eq!((p[135].tv_sec, p[135].tv_usec, p[135].caplen), (1300475173, 475401, 92));
     assert!(p.iter().all(|x| x.link == 1 && x.iface == 0));
     for x in &p {
         assert_eq!(x.ts_bits, zeek_ts(x.tv_sec, x.tv_usec));
@@ -145,10 +136,7 @@ fn caplen_beyond_snaplen_is_cut_like_libpcap() {
 
 #[test]
 fn pcapng_multi_interface() {
-    let p = read_ok(
-        "pcapng-multi-interface.pcapng",
-        &trace("pcapng-multi-interface.pcapng"),
-    );
+    let p = read_ok("pcapng-multi-interface.pcapng", &trace("pcapng-multi-interface.pcapng"));
     assert_eq!(p.len(), 6);
     assert_eq!(
         (p[0].tv_sec, p[0].tv_usec, p[0].caplen, p[0].iface),
@@ -173,14 +161,8 @@ fn pcapng_single_interface() {
     let (p, e) = drain(&mut r);
     assert!(e.is_none());
     assert_eq!(p.len(), 13);
-    assert_eq!(
-        (p[0].tv_sec, p[0].tv_usec, p[0].caplen),
-        (1362692526, 939084, 74)
-    );
-    assert_eq!(
-        (p[12].tv_sec, p[12].tv_usec, p[12].caplen),
-        (1362692527, 80972, 66)
-    );
+    assert_eq!((p[0].tv_sec, p[0].tv_usec, p[0].caplen), (1362692526, 939084, 74));
+    assert_eq!((p[12].tv_sec, p[12].tv_usec, p[12].caplen), (1362692527, 80972, 66));
     assert_eq!(r.total_bytes(), Some(trace(rel).len() as u64));
     assert_eq!(r.bytes_read(), trace(rel).len() as u64);
 }
@@ -209,13 +191,7 @@ fn byte_swapped_legacy_pcap() {
         let b = trace(rel);
         let be = swap_legacy(&b);
         let mut r = PcapReader::from_reader(rel, Box::new(Cursor::new(be))).unwrap();
-        assert!(matches!(
-            r.format(),
-            Format::Pcap {
-                big_endian: true,
-                ..
-            }
-        ));
+        assert!(matches!(r.format(), Format::Pcap { big_endian: true, .. }));
         let (p, e) = drain(&mut r);
         assert!(e.is_none());
         assert_eq!(p, read_ok(rel, &b), "{rel}");
@@ -292,8 +268,7 @@ fn stdin_style_reader_one_byte_at_a_time() {
     }
     for rel in ["wikipedia.pcap", "pcapng-multi-interface.pcapng"] {
         let b = trace(rel);
-        let mut r =
-            PcapReader::from_reader("-", Box::new(Trickle(Cursor::new(b.clone())))).unwrap();
+        let mut r = PcapReader::from_reader("-", Box::new(Trickle(Cursor::new(b.clone())))).unwrap();
         assert_eq!(r.total_bytes(), None);
         let (p, e) = drain(&mut r);
         assert!(e.is_none());
@@ -321,10 +296,7 @@ fn truncated_legacy_at_every_byte_of_the_last_records() {
             assert_eq!(e.kind(), ErrorKind::Truncated);
             assert_eq!(e.offset(), rec_start as u64, "cut {cut}");
             assert!(e.to_string().starts_with("cut.pcap: truncated file"), "{e}");
-            assert!(
-                e.to_string().contains(&format!("byte offset {rec_start}")),
-                "{e}"
-            );
+            assert!(e.to_string().contains(&format!("byte offset {rec_start}")), "{e}");
         }
         assert_eq!(&full[..p.len()], &p[..]);
     }
@@ -345,10 +317,7 @@ fn truncated_pcapng_at_every_byte_of_the_last_blocks() {
     for cut in first..b.len() {
         let (p, e) = read_bytes("cut.pcapng", &b[..cut]).unwrap();
         let (start, _) = *blocks.iter().rfind(|(o, _)| *o <= cut).unwrap();
-        let whole = blocks
-            .iter()
-            .filter(|(o, t)| *o < start && *t == NG_EPB)
-            .count();
+        let whole = blocks.iter().filter(|(o, t)| *o < start && *t == NG_EPB).count();
         assert_eq!(p.len(), whole, "cut {cut}");
         assert_eq!(&full[..whole], &p[..]);
         if cut == start {
@@ -374,11 +343,7 @@ fn absurd_caplen_is_an_error_at_its_record() {
     assert_eq!(p.len(), 100);
     let e = e.unwrap();
     assert_eq!((e.kind(), e.offset()), (ErrorKind::Corrupt, bad as u64));
-    assert!(
-        e.message()
-            .contains("invalid packet capture length 2147483632"),
-        "{e}"
-    );
+    assert!(e.message().contains("invalid packet capture length 2147483632"), "{e}");
 
     // pcapng: a block length past the bound, then one that is not a multiple of 4.
     let rel = "tcp/http-on-irc-port-missing-syn.pcapng";
@@ -389,11 +354,7 @@ fn absurd_caplen_is_an_error_at_its_record() {
         c[at + 4..at + 8].copy_from_slice(&len.to_le_bytes());
         let (_, e) = read_bytes("bad.pcapng", &c).unwrap();
         let e = e.unwrap();
-        assert_eq!(
-            (e.kind(), e.offset()),
-            (ErrorKind::Corrupt, at as u64),
-            "{e}"
-        );
+        assert_eq!((e.kind(), e.offset()), (ErrorKind::Corrupt, at as u64), "{e}");
     }
     // An EPB whose captured length exceeds its block.
     let (at, t) = ng_blocks(&b)[4];
@@ -401,11 +362,7 @@ fn absurd_caplen_is_an_error_at_its_record() {
     let mut c = b.clone();
     c[at + 20..at + 24].copy_from_slice(&5000u32.to_le_bytes());
     let e = read_bytes("bad.pcapng", &c).unwrap().1.unwrap();
-    assert_eq!(
-        (e.kind(), e.offset()),
-        (ErrorKind::Corrupt, at as u64),
-        "{e}"
-    );
+    assert_eq!((e.kind(), e.offset()), (ErrorKind::Corrupt, at as u64), "{e}");
     // A packet on an interface that was never described.
     let mut c = b.clone();
     c[at + 8..at + 12].copy_from_slice(&7u32.to_le_bytes());
@@ -417,26 +374,15 @@ fn absurd_caplen_is_an_error_at_its_record() {
 fn garbage_and_empty_input() {
     let e = read_bytes("notes.txt", b"This is not a capture file at all").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotPcap);
-    assert_eq!(
-        e.to_string(),
-        "notes.txt: not a pcap or pcapng file (at byte offset 0)"
-    );
+    assert_eq!(e.to_string(), "notes.txt: not a pcap or pcapng file (at byte offset 0)");
     let e = read_bytes("-", b"").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotPcap);
-    assert!(
-        e.to_string()
-            .starts_with("<stdin>: not a pcap or pcapng file"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("<stdin>: not a pcap or pcapng file"), "{e}");
     let e = read_bytes("x", &[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 1, 2, 3, 4]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotPcap);
     let e = PcapReader::open("/nonexistent/weir.pcap").err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Io);
-    assert!(
-        e.to_string()
-            .starts_with("/nonexistent/weir.pcap: cannot open"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/nonexistent/weir.pcap: cannot open"), "{e}");
 }
 
 // ---- synthetic files ----
@@ -618,10 +564,7 @@ fn binary_resolution_matches_libpcap_arithmetic() {
     let t = (1_600_000_000u64 << 32) | 0xffff_ffff;
     assert_eq!(
         scale_ts(t, &iface),
-        (
-            1_600_000_000,
-            (0xffff_ffffu64 * 1_000_000 / (1 << 32)) as i64
-        )
+        (1_600_000_000, (0xffff_ffffu64 * 1_000_000 / (1 << 32)) as i64)
     );
     let iface = Iface {
         tsresol: 1000,
@@ -663,11 +606,7 @@ fn large_records_grow_the_buffer_once_and_stay_bounded() {
         }
     }
     assert_eq!(n, 5);
-    assert_eq!(
-        r.input.buf.len(),
-        cap,
-        "no growth after the first large record"
-    );
+    assert_eq!(r.input.buf.len(), cap, "no growth after the first large record");
     assert!(cap <= MAX_SNAPLEN as usize + 16 + INITIAL_BUF);
 }
 
@@ -699,8 +638,5 @@ fn old_versions_with_swapped_lengths() {
     assert_eq!((p[0].caplen, p[0].wire_len), (4, 100));
     // Archaic major version 1.
     f[4] = 1;
-    assert_eq!(
-        read_bytes("old", &f).unwrap_err().kind(),
-        ErrorKind::Corrupt
-    );
+    assert_eq!(read_bytes("old", &f).unwrap_err().kind(), ErrorKind::Corrupt);
 }
