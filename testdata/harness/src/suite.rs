@@ -447,26 +447,34 @@ pub fn report(results: &[FileResult], max_diffs: usize) -> String {
         results.len()
     );
     // Per-log per-field table.
-    let mut table: BTreeMap<String, (Vec<String>, BTreeMap<String, (usize, usize)>)> = BTreeMap::new();
+    type Counts = BTreeMap<String, (usize, usize, usize)>;
+    let mut table: BTreeMap<String, (Vec<String>, Counts)> = BTreeMap::new();
     for r in results {
         let Some(c) = &r.cmp else { continue };
         let e = table.entry(r.log_type.clone()).or_default();
+        let unsup = matches!(r.status, Status::Unsupported(_));
         for (field, m, t) in &c.fields {
             if !e.1.contains_key(field) {
                 e.0.push(field.clone());
             }
-            let x = e.1.entry(field.clone()).or_insert((0, 0));
+            let x = e.1.entry(field.clone()).or_insert((0, 0, 0));
             x.0 += m;
             x.1 += t;
+            if unsup {
+                x.2 += t;
+            }
         }
     }
-    let _ = writeln!(s, "### Field match table (expected values matched / expected values)\n");
-    let _ = writeln!(s, "| log | field | matched | total | % |\n|---|---|---:|---:|---:|");
+    let _ = writeln!(s, "### Field match table (expected values matched / expected values; unsupported files count as not matched, their values are in the last column)\n");
+    let _ = writeln!(
+        s,
+        "| log | field | matched | total | % | in unsupported files |\n|---|---|---:|---:|---:|---:|"
+    );
     for (log, (order, m)) in &table {
         for field in order {
-            let (a, b) = m[field];
+            let (a, b, u) = m[field];
             let pct = if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 };
-            let _ = writeln!(s, "| {log} | {field} | {a} | {b} | {pct:.1} |");
+            let _ = writeln!(s, "| {log} | {field} | {a} | {b} | {pct:.1} | {u} |");
         }
     }
     let ws: Vec<&FileResult> = results.iter().filter(|r| r.workers_same.is_some()).collect();
