@@ -26,9 +26,7 @@ fn golden() {
     let weir = PathBuf::from(env!("CARGO_BIN_EXE_weir"));
     let scratch = std::env::var("WEIR_GOLDEN_SCRATCH")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::env::temp_dir().join(format!("weir-golden-{}", std::process::id()))
-        });
+        .unwrap_or_else(|_| std::env::temp_dir().join(format!("weir-golden-{}", std::process::id())));
     let workers: Vec<usize> = env_list("WEIR_GOLDEN_WORKERS", "1,4")
         .iter()
         .map(|w| w.parse().expect("WEIR_GOLDEN_WORKERS: numbers"))
@@ -49,8 +47,7 @@ fn golden() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     let known_path = suite::known_differences_path();
-    let text = std::fs::read_to_string(&known_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", known_path.display()));
+    let text = std::fs::read_to_string(&known_path).unwrap_or_else(|e| panic!("{}: {e}", known_path.display()));
     let known = suite::parse_known(&text).expect("known-differences.tsv");
     // With a subset of tests selected, only judge the selected ones.
     let known: Vec<suite::Known> = known
