@@ -89,6 +89,8 @@ pub struct RunReport {
     pub evicted_connections: u64,
     pub frag_evicted: u64,
     pub log_rows: u64,
+    /// Rows written per log file (`conn.log`, ...), for logs that got any.
+    pub log_files: Vec<(String, u64)>,
     /// Input errors (damaged files), each naming the file and offset. Packets before the damage were
     /// processed and logged.
     pub input_errors: Vec<CaptureError>,
@@ -134,7 +136,14 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     };
     let mut readers = Vec::new();
     for path in &rc.inputs {
-        let r = PcapReader::open(path).map_err(RunError::Input)?;
+        let r = if path == "-" {
+            let stdin = StopAwareStdin {
+                stop: Arc::clone(&rc.stop),
+            };
+            PcapReader::from_reader("-", Box::new(stdin)).map_err(RunError::Input)?
+        } else {
+            PcapReader::open(path).map_err(RunError::Input)?
+        };
         if let (Some(f), Some(link)) = (&filter, r.link_type()) {
             // Compile up front, so a bad expression is reported before any packet is read.
             f.program(link).map_err(|e| RunError::Filter(e.to_string()))?;
@@ -219,6 +228,12 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     }
     let stats = logs.finish().map_err(RunError::Io)?;
     report.log_rows = stats.rows();
+    report.log_files = stats
+        .streams
+        .iter()
+        .filter(|s| s.rows > 0)
+        .map(|s| (format!("{}.log", s.path), s.rows))
+        .collect();
     if panicked {
         return Err(RunError::WorkerPanicked);
     }
@@ -302,5 +317,44 @@ fn read_all(
         progress.bytes = report.bytes;
         progress.input_read = readers.iter().map(|r| r.bytes_read()).sum();
         cb(progress);
+    }
+}
+
+/// Standard input that gives up (end of input) once `stop` is set, even while no data arrives: a
+/// `tcpdump -w - | weir -r -` pipeline stopped with SIGINT still finishes its logs.
+struct StopAwareStdin {
+    stop: Arc<AtomicBool>,
+}
+
+impl std::io::Read for StopAwareStdin {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(0);
+            }
+            let mut pfd = libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the duration of the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, 100) };
+            if n > 0 {
+                // SAFETY: reading into a buffer we own, at most its length.
+                let r = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+                if r >= 0 {
+                    return Ok(r as usize);
+                }
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            } else if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
     }
 }

@@ -310,6 +310,25 @@ fn main() -> ExitCode {
                     report.evicted_connections
                 );
             }
+            if !args.quiet {
+                let dir = std::fs::canonicalize(&args.logdir).unwrap_or_else(|_| args.logdir.clone().into());
+                let files: Vec<String> = report
+                    .log_files
+                    .iter()
+                    .map(|(f, n)| format!("{f} ({n} rows)"))
+                    .collect();
+                eprintln!(
+                    "weir: {} packets, {} connections; logs in {}: {}",
+                    report.packets,
+                    report.connections,
+                    dir.display(),
+                    if files.is_empty() {
+                        "none written".to_string()
+                    } else {
+                        files.join(", ")
+                    }
+                );
+            }
             if report.interrupted {
                 eprintln!("weir: interrupted; logs of everything read so far are complete");
             }
