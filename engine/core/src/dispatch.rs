@@ -136,12 +136,13 @@ impl Dispatcher {
     pub fn packet(&mut self, ts: f64, link: LinkType, data: &[u8], wire_len: u32) {
         let seq = self.seq;
         self.seq += 1;
-        if ts > self.now {
-            self.now = ts;
-            self.push_mark(self.now);
-        } else if self.now == f64::NEG_INFINITY {
-            self.now = ts;
-            self.push_mark(ts);
+        // Zeek's network time never goes back, and starts at no less than 1.0: its timer manager reports
+        // time 1 before it has advanced (`TimerMgr::Time`), and network time is the larger of the two.
+        let floor = if self.now == f64::NEG_INFINITY { 1.0 } else { self.now };
+        let now = ts.max(floor);
+        if now != self.now {
+            self.now = now;
+            self.push_mark(now);
         }
         let cfg = Arc::clone(&self.cfg);
         let mut d = Decoded::default();
