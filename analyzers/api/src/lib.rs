@@ -22,5 +22,5 @@ pub mod analyzer;
 pub mod log;
 mod weird;
 
-pub use analyzer::{Analyzer, AnalyzerInfo, ConnInfo, Context, Transport};
+pub use analyzer::{Analyzer, AnalyzerInfo, ConnInfo, Context, Probe, Settings, Transport};
 pub use weird::Weird;
