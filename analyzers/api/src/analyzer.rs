@@ -87,6 +87,10 @@ pub trait Context {
     /// Adds the connection's history letter `code` once (Zeek's `CheckHistory` with an analyzer mask),
     /// e.g. `X` when an analyzer limit is reached.
     fn history_once(&mut self, code: u8);
+    /// Swap the connection's originator and responder (Zeek's `Conn()->FlipRoles()`, e.g. when DNS
+    /// sees a response first). Every attached analyzer's [`Analyzer::flip_roles`] is called, and the
+    /// history gains `^`. (A default body so test doubles need not implement it; the engine does.)
+    fn flip_roles(&mut self) {}
     /// State the analyzer keeps across connections in this worker (e.g. a certificate cache), created
     /// by [`AnalyzerInfo::worker_state`] on first use. None if the analyzer declared none.
     fn worker_state(&mut self) -> Option<&mut (dyn std::any::Any + Send)>;
