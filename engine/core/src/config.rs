@@ -28,6 +28,8 @@ pub struct EngineConfig {
     pub seed: u64,
     /// The most connections one worker tracks at once.
     pub max_flows: usize,
+    /// The application analyzers of this run and their settings.
+    pub registry: crate::analysis::Registry,
     /// The most IP datagrams being reassembled at once.
     pub max_frag_datagrams: usize,
     /// Zeek's `frag_timeout`, seconds.
@@ -92,6 +94,18 @@ pub fn known_analyzers() -> Vec<&'static str> {
 }
 
 impl EngineConfig {
+    /// The configuration for a run with the analyzers `available` (those the binary was built with),
+    /// of which `analyzers` selects the ones to run.
+    pub fn with_analyzers(analyzers: &AnalyzerSet, available: &[&'static weir_api::AnalyzerInfo]) -> EngineConfig {
+        let mut c = EngineConfig::new(analyzers);
+        c.registry.infos = available
+            .iter()
+            .copied()
+            .filter(|i| analyzers.contains(i.name))
+            .collect();
+        c
+    }
+
     pub fn new(analyzers: &AnalyzerSet) -> EngineConfig {
         let mut c = EngineConfig {
             decode: DecodeConfig::default(),
@@ -109,6 +123,7 @@ impl EngineConfig {
             seed: 0x7765_6972,
             max_flows: 4_000_000,
             max_frag_datagrams: 65_536,
+            registry: crate::analysis::Registry::default(),
             frag_timeout: 300.0,
         };
         for r in REGISTRATIONS {
@@ -204,6 +219,8 @@ impl EngineConfig {
                 // weir expires every due timer before each packet, which is Zeek with max_timer_expires=0.
                 let _: u64 = value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?;
             }
+            // Settings of the selected analyzers (`dns_max_queries`, `SSL::max_ssl_history_length`...).
+            _ if self.registry.accepts_setting(name) => self.registry.settings.insert(name, value),
             _ => {
                 return Err(format!(
                     "unknown setting {name:?} (see `weir --help` for the settings weir knows)"

@@ -234,10 +234,12 @@ pub enum ConnKind {
     Other,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Conn {
     pub core: ConnCore,
     pub kind: ConnKind,
+    /// Application analyzers, when any may run on this connection.
+    pub analysis: Option<Box<crate::analysis::Analysis>>,
 }
 
 /// The values of one conn.log row, computed when the connection is removed (Zeek's `set_conn`).

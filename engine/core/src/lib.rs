@@ -20,6 +20,7 @@
 //! println!("{} packets", report.packets);
 //! ```
 
+pub mod analysis;
 pub mod community_id;
 pub mod config;
 pub mod conn;
@@ -118,12 +119,19 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-fn weird_out(logs: &Logs) -> WeirdOut {
+/// A worker's output side: its log handle, the stream ids (engine logs and the analyzers' logs whose
+/// paths are given), and a weird policy.
+pub fn weird_out_for(logs: &Logs, analyzer_paths: &[&'static str]) -> WeirdOut {
+    let named = analyzer_paths
+        .iter()
+        .filter_map(|p| logs.stream(p).map(|id| (*p, id)))
+        .collect();
     WeirdOut {
         handle: logs.handle(),
         conn: logs.stream("conn"),
         weird: logs.stream("weird"),
         policy: WeirdPolicy::default(),
+        named,
     }
 }
 
@@ -150,10 +158,19 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         }
         readers.push(r);
     }
-    let schemas = vec![
+    let mut schemas = vec![
         conn_schema(rc.engine.community_id_seed.is_some()),
         weir_logs::weird::schema(),
     ];
+    let mut analyzer_paths: Vec<&'static str> = Vec::new();
+    for info in &rc.engine.registry.infos {
+        for schema in (info.logs)() {
+            if !analyzer_paths.contains(&schema.path) {
+                analyzer_paths.push(schema.path);
+                schemas.push(schema);
+            }
+        }
+    }
     let logs = Logs::start(rc.logs.clone(), schemas).map_err(RunError::Io)?;
     let cfg = Arc::new(rc.engine.clone());
     let n = rc.workers.max(1);
@@ -161,7 +178,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     let mut handles = Vec::new();
     let lanes = if n == 1 {
         Lanes::Inline(
-            Box::new(Worker::new(Arc::clone(&cfg), weird_out(&logs))),
+            Box::new(Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths))),
             Batch::default(),
         )
     } else {
@@ -170,7 +187,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         for i in 0..n {
             let (tx, rx) = mpsc::sync_channel::<Batch>(4);
             txs.push(tx);
-            let mut w = Worker::new(Arc::clone(&cfg), weird_out(&logs));
+            let mut w = Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths));
             let back = back_tx.clone();
             handles.push(
                 std::thread::Builder::new()
@@ -192,7 +209,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
             current: (0..n).map(|_| Batch::default()).collect(),
         }
     };
-    let mut disp = Dispatcher::new(Arc::clone(&cfg), lanes, weird_out(&logs));
+    let mut disp = Dispatcher::new(Arc::clone(&cfg), lanes, weird_out_for(&logs, &analyzer_paths));
     let mut report = RunReport::default();
     let mut progress = Progress::default();
     let total: Option<u64> = readers.iter().map(|r| r.total_bytes()).sum();

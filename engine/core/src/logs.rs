@@ -48,11 +48,25 @@ pub struct WeirdOut {
     pub conn: Option<StreamId>,
     pub weird: Option<StreamId>,
     pub policy: WeirdPolicy,
+    /// Analyzers' log streams, by path.
+    pub named: Vec<(&'static str, StreamId)>,
 }
 
 impl WeirdOut {
     pub fn flush(&mut self) {
         self.handle.flush();
+    }
+
+    /// A row of an analyzer's log stream (ignored when the stream is disabled or unknown).
+    pub fn write_named(&mut self, path: &str, row: &[Option<Value<'_>>]) {
+        if let Some(&(_, id)) = self.named.iter().find(|(p, _)| *p == path) {
+            self.handle.write(id, row);
+        }
+    }
+
+    /// A weird event through the policy to weird.log.
+    pub fn emit_event(&mut self, ev: &WeirdEvent<'_>) {
+        self.emit(ev)
     }
 
     fn emit(&mut self, ev: &WeirdEvent<'_>) {
@@ -122,6 +136,12 @@ pub fn conn_row(out: &mut WeirdOut, cfg: &EngineConfig, conn: &Conn, community_i
     let Some(stream) = out.conn else { return };
     let c = &conn.core;
     let s = conn.summary();
+    // Zeek joins the ordered service set with commas.
+    let service = conn
+        .analysis
+        .as_ref()
+        .filter(|a| !a.service.is_empty())
+        .map(|a| a.service.join(","));
     let has_duration = s.duration > 0.0;
     let history = c.history();
     let local = !cfg.local_nets.is_empty();
@@ -133,7 +153,7 @@ pub fn conn_row(out: &mut WeirdOut, cfg: &EngineConfig, conn: &Conn, community_i
         Some(Value::Addr(c.resp_h)),
         Some(Value::Port(c.resp_p)),
         Some(Value::Enum(s.proto_name)),
-        None, // service: no application analyzer confirmed one
+        service.as_deref().map(Value::str),
         has_duration.then_some(Value::Interval(s.duration)),
         has_duration.then_some(Value::Count(s.orig_bytes)),
         has_duration.then_some(Value::Count(s.resp_bytes)),

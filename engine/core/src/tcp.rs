@@ -212,6 +212,38 @@ const HIST_DATA_PKT: u32 = 0x10;
 const HIST_ACK_PKT: u32 = 0x20;
 const HIST_MULTI_FLAG_PKT: u32 = 0x40;
 
+/// What one segment did, for the stream layer and the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Processed {
+    /// The connection flipped while processing the segment.
+    pub flipped: bool,
+    /// Whether the sender is the originator, after any flip.
+    pub is_orig: bool,
+    /// Relative sequence number of the first data byte (Zeek's `rel_data_seq`).
+    pub rel_data_seq: u64,
+    /// The relative acknowledgement number, when the segment acknowledges (Zeek's `rel_ack`).
+    pub rel_ack: Option<u64>,
+    /// Whether the payload goes to the stream (length > 0, no RST, no sequence underflow).
+    pub stream_ok: bool,
+    pub fin: bool,
+    pub rst: bool,
+    close: Option<PendingClose>,
+}
+
+impl Processed {
+    pub fn take_close(&mut self) -> Option<PendingClose> {
+        self.close.take()
+    }
+}
+
+/// A close decided by the state machine, carried out by [`TcpSession::finish`].
+#[derive(Clone, Copy, Debug)]
+pub struct PendingClose {
+    i: usize,
+    p: usize,
+    gen_event: bool,
+}
+
 /// Per-packet facts the TCP logic needs.
 pub struct Segment<'a> {
     pub tcp: &'a TcpHeader<'a>,
@@ -310,7 +342,7 @@ impl TcpSession {
 
     /// Zeek's `TCPSessionAdapter::Process` for one segment that passed the checksum check. Returns
     /// whether the connection flipped during processing.
-    pub fn process(&mut self, core: &mut ConnCore, is_orig_in: bool, seg: &Segment<'_>, t: &TcpTimeouts) -> bool {
+    pub fn process(&mut self, core: &mut ConnCore, is_orig_in: bool, seg: &Segment<'_>, t: &TcpTimeouts) -> Processed {
         let tp = seg.tcp;
         let flags = tp.flags;
         let (syn, fin, rst, ack) = (
@@ -388,11 +420,13 @@ impl TcpSession {
             }
         }
 
+        let mut rel_ack = None;
         if ack {
             if is_orig && !self.seen_first_ack && (self.ep[i].state == Established || self.ep[i].state == SynSent) {
                 self.seen_first_ack = true;
             }
             if self.ep[p].state == Inactive {
+                rel_ack = Some(1);
                 // init_peer
                 if !syn && !fin && !rst {
                     let s = self.ep[i].state;
@@ -408,7 +442,8 @@ impl TcpSession {
             } else {
                 let mut ack_underflow = false;
                 let pe = &self.ep[p];
-                let _rel_ack = get_relative_seq(pe, ack_seq, pe.ack_seq, pe.ack_wraps, Some(&mut ack_underflow));
+                let r = get_relative_seq(pe, ack_seq, pe.ack_seq, pe.ack_wraps, Some(&mut ack_underflow));
+                rel_ack = Some(if ack_underflow { 0 } else { r });
                 if ack_underflow {
                     core.weird(Weird::TCP_ack_underflow_or_misorder, None, WeirdSource::Tcp);
                 } else if !rst {
@@ -466,10 +501,25 @@ impl TcpSession {
             self.first_packet_seen |= RESP;
         }
 
-        if do_close {
-            self.connection_closed(core, i, p, gen_event, t);
+        Processed {
+            flipped,
+            is_orig,
+            rel_data_seq: if syn { rel_seq.wrapping_add(1) } else { rel_seq },
+            rel_ack,
+            // Zeek hands data to the stream only for such segments (`need_contents` in Process).
+            stream_ok: len > 0 && !rst && !seq_underflow,
+            fin,
+            rst,
+            close: do_close.then_some(PendingClose { i, p, gen_event }),
         }
-        flipped
+    }
+
+    /// Zeek's `ConnectionClosed` step of `Process`, which comes after the data was handed to the
+    /// stream (the caller does that in between).
+    pub fn finish(&mut self, core: &mut ConnCore, close: Option<PendingClose>, t: &TcpTimeouts) {
+        if let Some(c) = close {
+            self.connection_closed(core, c.i, c.p, c.gen_event, t);
+        }
     }
 
     fn set_partial_status(&mut self, flags: u8, is_orig: bool) {
@@ -1079,13 +1129,15 @@ mod tests {
 
     #[test]
     fn rstos0_pattern() {
+        // Zeek's /\^?S[^HAFGIQ]*R.*/ is case-sensitive: responder letters do not stop it.
         assert!(rstos0_history(b"SR"));
         assert!(rstos0_history(b"^SdR"));
-        assert!(!rstos0_history(b"SaR") || true); // 'a' is not in the excluded set: matches
         assert!(rstos0_history(b"SaR"));
-        assert!(!rstos0_history(b"ShR"));
+        assert!(rstos0_history(b"ShR"));
         assert!(!rstos0_history(b"SAR"));
+        assert!(!rstos0_history(b"SHR"));
         assert!(!rstos0_history(b"R"));
+        assert!(!rstos0_history(b"S"));
     }
 
     #[test]

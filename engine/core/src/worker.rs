@@ -4,6 +4,7 @@
 //! Mirrors Zeek's `IPBasedAnalyzer::AnalyzePacket` (find or create the connection, detect reuse, work
 //! out direction) and the TCP/UDP/ICMP/unknown-transport analyzers' `DeliverPacket`.
 
+use crate::analysis::{Analysis, Env, WorkerStates};
 use crate::community_id;
 use crate::config::EngineConfig;
 use crate::conn::{Conn, ConnCore, ConnKind, DatagramState, WeirdSource};
@@ -14,6 +15,7 @@ use crate::tcp::{Segment, TcpSession};
 use crate::uid::Uid;
 use core::net::IpAddr;
 use std::sync::Arc;
+use weir_api::Transport as ApiTransport;
 use weir_api::Weird;
 use weir_decode::{checksum, decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Transport};
 
@@ -52,6 +54,7 @@ pub struct Worker {
     flows: FlowTable,
     weirds_buf: Vec<DecodeWeird>,
     out: WeirdOut,
+    states: WorkerStates,
     pub stats: WorkerStats,
     now: f64,
 }
@@ -64,6 +67,7 @@ impl Worker {
             flows,
             weirds_buf: Vec::with_capacity(8),
             out,
+            states: WorkerStates::default(),
             stats: WorkerStats::default(),
             now: 0.0,
         }
@@ -195,8 +199,42 @@ impl Worker {
                         caplen,
                         now: p.ts,
                     };
-                    let flipped = s.process(&mut c.core, is_orig, &seg, &cfg.tcp);
-                    c.core.count_packet(is_orig ^ flipped, ip_len);
+                    let mut pr = s.process(&mut c.core, is_orig, &seg, &cfg.tcp);
+                    // ConnSize is a packet child of the TCP adapter: it counts after Process, with the
+                    // direction as it stands after any flip.
+                    c.core.count_packet(pr.is_orig, ip_len);
+                    if let Some(an) = c.analysis.as_deref_mut() {
+                        let size = s.orig_size() + s.resp_size();
+                        let mut env = Env {
+                            reg: &cfg.registry,
+                            core: &mut c.core,
+                            out: &mut self.out,
+                            states: &mut self.states,
+                            transport: ApiTransport::Tcp,
+                            now: p.now,
+                            pkt_ts: p.ts,
+                            size,
+                        };
+                        let mut flip = false;
+                        if pr.stream_ok {
+                            if caplen >= len {
+                                let data = t.payload.get(..len as usize).unwrap_or(t.payload);
+                                flip |= an.segment(&mut env, pr.is_orig, pr.rel_data_seq, data).flip;
+                            } else {
+                                env.core.weird(Weird::truncated_tcp_payload, None, WeirdSource::Tcp);
+                            }
+                        }
+                        if pr.fin || pr.rst {
+                            flip |= an.end_of_data(&mut env, pr.is_orig).flip;
+                        }
+                        if flip {
+                            c.core.flip_roles();
+                            s.flip_roles();
+                            an.flip_roles();
+                        }
+                    }
+                    let close = pr.take_close();
+                    s.finish(&mut c.core, close, &cfg.tcp);
                 }
             }
             (ConnKind::Udp(st), Transport::Udp(u)) => {
@@ -229,6 +267,25 @@ impl Worker {
                     st.update_length(is_orig, ulen - 8);
                     // ConnSize sees the packet when the UDP analyzer forwards it, after the checksum check.
                     c.core.count_packet(is_orig, ip_len);
+                    if let Some(an) = c.analysis.as_deref_mut() {
+                        let size = (st.req_len.max(0) + st.rep_len.max(0)) as u64;
+                        let mut env = Env {
+                            reg: &cfg.registry,
+                            core: &mut c.core,
+                            out: &mut self.out,
+                            states: &mut self.states,
+                            transport: ApiTransport::Udp,
+                            now: p.now,
+                            pkt_ts: p.ts,
+                            size,
+                        };
+                        // Zeek forwards min(len, captured) bytes of payload.
+                        let n = ((len - 8).max(0) as usize).min(u.payload.len());
+                        if an.packet(&mut env, is_orig, &u.payload[..n]).flip {
+                            c.core.flip_roles();
+                            an.flip_roles();
+                        }
+                    }
                 }
             }
             (ConnKind::Icmp(st), Transport::Icmp(i)) => {
@@ -310,12 +367,26 @@ impl Worker {
                 (ConnKind::Other, false)
             }
         };
-        let mut conn = Conn { core, kind };
+        let transport = match kind {
+            ConnKind::Tcp(_) => Some(ApiTransport::Tcp),
+            ConnKind::Udp(_) => Some(ApiTransport::Udp),
+            _ => None,
+        };
+        let mut conn = Conn {
+            core,
+            kind,
+            analysis: None,
+        };
         if flip && !crate::site::is_broadcast(conn.core.resp_h) {
             conn.core.flip_roles();
             if let ConnKind::Tcp(s) = &mut conn.kind {
                 s.flip_roles();
             }
+        }
+        // Analyzers attach by the responder port as it stands after the initial flip (Zeek's
+        // BuildSessionAnalyzerTree runs after FlipRoles).
+        if let Some(t) = transport {
+            conn.analysis = Analysis::new(&cfg.registry, t, conn.core.resp_p);
         }
         self.flows.insert(conn)
     }
@@ -335,8 +406,31 @@ impl Worker {
     }
 
     fn remove_and_log(&mut self, r: ConnRef) {
-        let conn = self.flows.remove(r);
+        let mut conn = self.flows.remove(r);
+        self.conn_done(&mut conn);
         self.log_conn(&conn);
+    }
+
+    /// The analyzers' last word before the connection is logged (Zeek's `Done`).
+    fn conn_done(&mut self, conn: &mut Conn) {
+        let Conn { core, kind, analysis } = conn;
+        let Some(an) = analysis.as_deref_mut() else { return };
+        let (transport, size) = match kind {
+            ConnKind::Tcp(s) => (ApiTransport::Tcp, s.orig_size() + s.resp_size()),
+            ConnKind::Udp(d) => (ApiTransport::Udp, (d.req_len.max(0) + d.rep_len.max(0)) as u64),
+            _ => return,
+        };
+        let mut env = Env {
+            reg: &self.cfg.registry,
+            core,
+            out: &mut self.out,
+            states: &mut self.states,
+            transport,
+            now: self.now,
+            pkt_ts: self.now,
+            size,
+        };
+        an.done(&mut env);
     }
 
     fn log_conn(&mut self, conn: &Conn) {
@@ -349,7 +443,8 @@ impl Worker {
 
     /// End of input: every remaining connection is logged as it stands (Zeek's `Drain` at exit).
     pub fn finish(&mut self) {
-        for conn in self.flows.drain() {
+        for mut conn in self.flows.drain() {
+            self.conn_done(&mut conn);
             self.log_conn(&conn);
         }
         self.out.flush();

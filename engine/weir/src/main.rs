@@ -9,6 +9,9 @@ use weir_engine::config::{AnalyzerSet, EngineConfig, SETTINGS};
 use weir_engine::{run_offline, Progress, RunConfig};
 use weir_logs::{Format, LogConfig};
 
+/// The application analyzers this binary is built with.
+const AVAILABLE_ANALYZERS: &[&weir_api::AnalyzerInfo] = &[];
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -214,7 +217,7 @@ fn main() -> ExitCode {
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => return usage_error(&e),
     };
-    let mut engine = EngineConfig::new(&args.analyzers);
+    let mut engine = EngineConfig::with_analyzers(&args.analyzers, AVAILABLE_ANALYZERS);
     if !args.checksums {
         engine.ignore_checksums = true;
         engine.decode.ignore_checksums = true;
