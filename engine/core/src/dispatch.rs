@@ -186,6 +186,12 @@ impl Dispatcher {
             self.enqueue(lane, ts, seq, LinkType::RAW, &datagram, len, Some(link_meta));
             return;
         }
+        if let Lanes::Inline(w, _) = &mut self.lanes {
+            // One worker: hand it this decode instead of decoding again.
+            let p = PacketRef { ts, now: self.now, seq, link, data, reassembled: None, wire_len };
+            w.packet_decoded(&p, Ok(()), &d, &self.weirds);
+            return;
+        }
         let lane = self.lane_of(&d);
         self.enqueue(lane, ts, seq, link, data, wire_len, None);
     }

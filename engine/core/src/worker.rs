@@ -91,8 +91,6 @@ impl Worker {
 
     /// Processes one packet (network time must already have been advanced to `p.now`).
     pub fn packet(&mut self, p: &PacketRef<'_>) {
-        self.stats.packets += 1;
-        self.stats.bytes += p.data.len() as u64;
         let cfg = Arc::clone(&self.cfg);
         let mut d = Decoded::default();
         self.weirds_buf.clear();
@@ -110,8 +108,25 @@ impl Worker {
                 &mut self.weirds_buf,
             ),
         };
-        for w in self.weirds_buf.drain(..) {
-            self.out.decode_weird(p.now, &w);
+        let weirds = core::mem::take(&mut self.weirds_buf);
+        self.packet_decoded(p, res, &d, &weirds);
+        self.weirds_buf = weirds;
+    }
+
+    /// Processes a packet the caller has already decoded (the single-worker dispatcher decodes once),
+    /// with the decoder's result and weirds.
+    pub fn packet_decoded(
+        &mut self,
+        p: &PacketRef<'_>,
+        res: Result<(), weir_decode::Stop>,
+        d: &Decoded<'_>,
+        weirds: &[DecodeWeird],
+    ) {
+        self.stats.packets += 1;
+        self.stats.bytes += p.data.len() as u64;
+        let cfg = Arc::clone(&self.cfg);
+        for w in weirds {
+            self.out.decode_weird(p.now, w);
         }
         match res {
             Ok(()) => {}
