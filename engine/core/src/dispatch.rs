@@ -9,7 +9,7 @@
 //! a single Zeek process, which is what makes the logs independent of the number of workers.
 
 use crate::config::EngineConfig;
-use crate::key::{pair_hash, ConnKey};
+use crate::key::{lane_hash, pair_hash};
 use crate::logs::WeirdOut;
 use crate::worker::{icmp_counterpart, PacketRef, Worker};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -188,7 +188,15 @@ impl Dispatcher {
         }
         if let Lanes::Inline(w, _) = &mut self.lanes {
             // One worker: hand it this decode instead of decoding again.
-            let p = PacketRef { ts, now: self.now, seq, link, data, reassembled: None, wire_len };
+            let p = PacketRef {
+                ts,
+                now: self.now,
+                seq,
+                link,
+                data,
+                reassembled: None,
+                wire_len,
+            };
             w.packet_decoded(&p, Ok(()), &d, &self.weirds);
             return;
         }
@@ -203,15 +211,16 @@ impl Dispatcher {
         }
         let Some(ip) = d.ip else { return 0 };
         let h = match d.transport {
-            Some(Transport::Tcp(t)) => {
-                ConnKey::new(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto, false).flow_hash()
-            }
-            Some(Transport::Udp(u)) => {
-                ConnKey::new(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto, false).flow_hash()
-            }
+            Some(Transport::Tcp(t)) => lane_hash(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto),
+            Some(Transport::Udp(u)) => lane_hash(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto),
             Some(Transport::Icmp(i)) => {
                 let (c, one_way) = icmp_counterpart(i.v6, i.icmp_type, i.code);
-                ConnKey::new(ip.src, i.icmp_type as u16, ip.dst, c, ip.proto, one_way).flow_hash()
+                if one_way {
+                    // A one-way ICMP message is its own connection; any worker will do, the pair's is as good.
+                    pair_hash(ip.src, ip.dst)
+                } else {
+                    lane_hash(ip.src, i.icmp_type as u16, ip.dst, c, ip.proto)
+                }
             }
             _ => pair_hash(ip.src, ip.dst),
         };

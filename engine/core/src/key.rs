@@ -72,6 +72,27 @@ pub fn pair_hash(a: IpAddr, b: IpAddr) -> u64 {
     mix(h.finish())
 }
 
+/// A direction-free hash of a connection's endpoints, for choosing its worker: cheaper than building a
+/// [`ConnKey`] (no address mapping, no byte hashing), and the same for both directions.
+#[inline]
+pub fn lane_hash(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8) -> u64 {
+    #[inline]
+    fn fold(a: IpAddr) -> u64 {
+        match a {
+            IpAddr::V4(v) => u32::from(v) as u64,
+            IpAddr::V6(v) => {
+                let x = u128::from(v);
+                (x as u64) ^ ((x >> 64) as u64).rotate_left(29)
+            }
+        }
+    }
+    let a = (fold(src), sport);
+    let b = (fold(dst), dport);
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let x = lo.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ((lo.1 as u64) << 48 | (hi.1 as u64) << 32 | proto as u64);
+    mix(x ^ hi.0.rotate_left(23).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
+}
+
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
     z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
@@ -160,6 +181,8 @@ mod tests {
         assert_eq!(k1, k2);
         assert_eq!(k1.flow_hash(), k2.flow_hash());
         assert_eq!(pair_hash(a, b), pair_hash(b, a));
+        assert_eq!(lane_hash(a, 1234, b, 80, 6), lane_hash(b, 80, a, 1234, 6));
+        assert_ne!(lane_hash(a, 1234, b, 80, 6), lane_hash(a, 1235, b, 80, 6));
     }
 
     #[test]
