@@ -1,0 +1,578 @@
+//! # weir-ssl: the TLS/DTLS analyzer
+//!
+//! SSLv2-compatible ClientHello, SSL 3.0, TLS 1.0–1.3 over TCP and DTLS 1.0–1.3 over UDP, writing ssl.log and
+//! x509.log as Zeek 9.1 does (`base/protocols/ssl`, `base/files/x509`).
+//!
+//! Layers, each testable alone:
+//! * [`parse`]: pure parsers of handshake bodies and extensions (binpac's grammar);
+//! * [`proto`]: the protocol state machine (record reassembly, handshake stitching, DTLS fragments,
+//!   encryption state, negotiated version, flips) producing [`proto::Event`]s;
+//! * [`session`]: the script logic of main.zeek / files.zeek / x509 main.zeek turning events into
+//!   [`session::Action`]s (log rows, weirds, confirmation);
+//! * [`x509`]: certificate rendering and the x509 de-duplication cache;
+//! * [`SslAnalyzer`]: the [`weir_api::Analyzer`] gluing them to a [`weir_api::Context`].
+
+pub mod consts;
+pub mod fingerprint;
+pub mod parse;
+pub mod proto;
+pub mod session;
+mod wire;
+pub mod x509;
+
+use session::{Action, Session, SslRow};
+use weir_api::analyzer::{Analyzer, AnalyzerInfo, Context, Probe, Settings, Transport};
+use weir_api::log::{Field, FieldType, Schema, Value};
+use x509::X509Cache;
+
+/// Settings of this analyzer (Zeek's names; `SSL::log_ja3` / `SSL::log_ja4` are weir's own flags).
+pub const SETTINGS: &[&str] = &[
+    "SSL::max_ssl_history_length",
+    "SSL::disable_analyzer_after_detection",
+    "SSL::log_include_server_certificate_subject_issuer",
+    "SSL::log_include_client_certificate_subject_issuer",
+    "SSL::max_alerts_per_record",
+    "SSL::dtls_max_version_errors",
+    "SSL::dtls_max_reported_version_errors",
+    "X509::relog_known_certificates_after",
+    "X509::known_log_certs_maximum_size",
+    "SSL::log_ja3",
+    "SSL::log_ja4",
+];
+
+/// The analyzer's configuration, from [`Settings`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub max_ssl_history_length: u64,
+    pub disable_analyzer_after_detection: bool,
+    pub log_server_subject_issuer: bool,
+    pub log_client_subject_issuer: bool,
+    pub max_alerts_per_record: u64,
+    pub dtls_max_version_errors: u64,
+    pub dtls_max_reported_version_errors: u64,
+    /// Seconds; 0 disables the x509.log de-duplication.
+    pub relog_known_certificates_after: f64,
+    pub known_log_certs_maximum_size: usize,
+    /// Add `ja3`, `ja3s` to ssl.log.
+    pub ja3: bool,
+    /// Add `ja4`, `ja4s` to ssl.log.
+    pub ja4: bool,
+    /// Set by the analyzer for DTLS connections (JA4's protocol letter).
+    pub dtls_hint: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_ssl_history_length: 100,
+            disable_analyzer_after_detection: true,
+            log_server_subject_issuer: false,
+            log_client_subject_issuer: false,
+            max_alerts_per_record: 10,
+            dtls_max_version_errors: 10,
+            dtls_max_reported_version_errors: 1,
+            relog_known_certificates_after: 86400.0,
+            known_log_certs_maximum_size: 1_000_000,
+            ja3: false,
+            ja4: false,
+            dtls_hint: false,
+        }
+    }
+}
+
+/// Parses a Zeek interval (`1day`, `0secs`, `11min`, `2.5 hrs`, `30`), in seconds.
+pub fn parse_interval(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.trim().parse().map_err(|_| format!("not an interval: {s:?}"))?;
+    let mult = match unit.trim() {
+        "" | "sec" | "secs" => 1.0,
+        "usec" | "usecs" => 1e-6,
+        "msec" | "msecs" => 1e-3,
+        "min" | "mins" => 60.0,
+        "hr" | "hrs" => 3600.0,
+        "day" | "days" => 86400.0,
+        u => return Err(format!("unknown interval unit {u:?} in {s:?}")),
+    };
+    Ok(n * mult)
+}
+
+impl Config {
+    pub fn from_settings(s: &Settings) -> Result<Config, String> {
+        let d = Config::default();
+        Ok(Config {
+            max_ssl_history_length: s.count("SSL::max_ssl_history_length", d.max_ssl_history_length)?,
+            disable_analyzer_after_detection: s.bool(
+                "SSL::disable_analyzer_after_detection",
+                d.disable_analyzer_after_detection,
+            )?,
+            log_server_subject_issuer: s.bool("SSL::log_include_server_certificate_subject_issuer", false)?,
+            log_client_subject_issuer: s.bool("SSL::log_include_client_certificate_subject_issuer", false)?,
+            max_alerts_per_record: s.count("SSL::max_alerts_per_record", d.max_alerts_per_record)?,
+            dtls_max_version_errors: s.count("SSL::dtls_max_version_errors", d.dtls_max_version_errors)?,
+            dtls_max_reported_version_errors: s.count(
+                "SSL::dtls_max_reported_version_errors",
+                d.dtls_max_reported_version_errors,
+            )?,
+            relog_known_certificates_after: match s.get("X509::relog_known_certificates_after") {
+                None => d.relog_known_certificates_after,
+                Some(v) => parse_interval(v)?,
+            },
+            known_log_certs_maximum_size: s.count("X509::known_log_certs_maximum_size", 1_000_000)? as usize,
+            ja3: s.bool("SSL::log_ja3", false)?,
+            ja4: s.bool("SSL::log_ja4", false)?,
+            dtls_hint: false,
+        })
+    }
+}
+
+static STRING: FieldType = FieldType::String;
+static ADDR: FieldType = FieldType::Addr;
+
+/// ssl.log's columns for a configuration: the subject/issuer columns only when their `SSL::log_include_*`
+/// option is set (files.zeek excludes them from the default filter otherwise); JA3/JA4 at the end.
+pub fn ssl_schema(cfg: &Config) -> Schema {
+    use FieldType::*;
+    let mut f = vec![
+        Field::new("ts", Time),
+        Field::new("uid", String),
+        Field::new("id.orig_h", Addr),
+        Field::new("id.orig_p", Port),
+        Field::new("id.resp_h", Addr),
+        Field::new("id.resp_p", Port),
+        Field::new("version", String),
+        Field::new("cipher", String),
+        Field::new("curve", String),
+        Field::new("server_name", String),
+        Field::new("resumed", Bool),
+        Field::new("last_alert", String),
+        Field::new("next_protocol", String),
+        Field::new("established", Bool),
+        Field::new("ssl_history", String),
+        Field::new("cert_chain_fps", Vector(&STRING)),
+        Field::new("client_cert_chain_fps", Vector(&STRING)),
+    ];
+    if cfg.log_server_subject_issuer {
+        f.push(Field::new("subject", String));
+        f.push(Field::new("issuer", String));
+    }
+    if cfg.log_client_subject_issuer {
+        f.push(Field::new("client_subject", String));
+        f.push(Field::new("client_issuer", String));
+    }
+    f.push(Field::new("sni_matches_cert", Bool));
+    if cfg.ja3 {
+        f.push(Field::new("ja3", String));
+        f.push(Field::new("ja3s", String));
+    }
+    if cfg.ja4 {
+        f.push(Field::new("ja4", String));
+        f.push(Field::new("ja4s", String));
+    }
+    Schema::new("ssl", &f)
+}
+
+/// x509.log's columns (`X509::Info` with `certificate`, `san`, `basic_constraints` flattened).
+pub fn x509_schema() -> Schema {
+    use FieldType::*;
+    Schema::new(
+        "x509",
+        &[
+            Field::new("ts", Time),
+            Field::new("fingerprint", String),
+            Field::new("certificate.version", Count),
+            Field::new("certificate.serial", String),
+            Field::new("certificate.subject", String),
+            Field::new("certificate.issuer", String),
+            Field::new("certificate.not_valid_before", Time),
+            Field::new("certificate.not_valid_after", Time),
+            Field::new("certificate.key_alg", String),
+            Field::new("certificate.sig_alg", String),
+            Field::new("certificate.key_type", String),
+            Field::new("certificate.key_length", Count),
+            Field::new("certificate.exponent", String),
+            Field::new("certificate.curve", String),
+            Field::new("san.dns", Vector(&STRING)),
+            Field::new("san.uri", Vector(&STRING)),
+            Field::new("san.email", Vector(&STRING)),
+            Field::new("san.ip", Vector(&ADDR)),
+            Field::new("basic_constraints.ca", Bool),
+            Field::new("basic_constraints.path_len", Count),
+            Field::new("host_cert", Bool),
+            Field::new("client_cert", Bool),
+        ],
+    )
+}
+
+/// Calls `f` with the ssl.log row (schema order of [`ssl_schema`]) as values.
+pub fn with_ssl_row<R>(
+    cfg: &Config,
+    conn: &weir_api::ConnInfo<'_>,
+    row: &SslRow,
+    f: impl FnOnce(&[Option<Value<'_>>]) -> R,
+) -> R {
+    let fps: Option<Vec<Value<'_>>> = row
+        .cert_chain_fps
+        .as_ref()
+        .map(|v| v.iter().map(|s| Value::str(s)).collect());
+    let cfps: Option<Vec<Value<'_>>> = row
+        .client_cert_chain_fps
+        .as_ref()
+        .map(|v| v.iter().map(|s| Value::str(s)).collect());
+    fn s(o: &Option<String>) -> Option<Value<'_>> {
+        o.as_deref().map(Value::str)
+    }
+    let mut vals: Vec<Option<Value<'_>>> = vec![
+        Some(Value::Time(row.ts)),
+        Some(Value::str(conn.uid)),
+        Some(Value::Addr(conn.orig_h)),
+        Some(Value::Port(conn.orig_p)),
+        Some(Value::Addr(conn.resp_h)),
+        Some(Value::Port(conn.resp_p)),
+        s(&row.version),
+        s(&row.cipher),
+        s(&row.curve),
+        row.server_name.as_deref().map(Value::Str),
+        Some(Value::Bool(row.resumed)),
+        s(&row.last_alert),
+        row.next_protocol.as_deref().map(Value::Str),
+        Some(Value::Bool(row.established)),
+        Some(Value::str(&row.ssl_history)),
+        fps.as_deref().map(Value::List),
+        cfps.as_deref().map(Value::List),
+    ];
+    if cfg.log_server_subject_issuer {
+        vals.push(s(&row.subject));
+        vals.push(s(&row.issuer));
+    }
+    if cfg.log_client_subject_issuer {
+        vals.push(s(&row.client_subject));
+        vals.push(s(&row.client_issuer));
+    }
+    vals.push(row.sni_matches_cert.map(Value::Bool));
+    if cfg.ja3 {
+        vals.push(s(&row.ja3));
+        vals.push(s(&row.ja3s));
+    }
+    if cfg.ja4 {
+        vals.push(s(&row.ja4));
+        vals.push(s(&row.ja4s));
+    }
+    f(&vals)
+}
+
+/// Calls `f` with the x509.log row (schema order of [`x509_schema`]).
+pub fn with_x509_row<R>(
+    ts: f64,
+    c: &x509::CertInfo,
+    host_cert: bool,
+    client_cert: bool,
+    f: impl FnOnce(&[Option<Value<'_>>]) -> R,
+) -> R {
+    fn strs(v: &Option<Vec<String>>) -> Option<Vec<Value<'_>>> {
+        v.as_ref().map(|v| v.iter().map(|s| Value::str(s)).collect())
+    }
+    let san = c.san.clone().unwrap_or_default();
+    let dns = strs(&san.dns);
+    let uri = strs(&san.uri);
+    let email = strs(&san.email);
+    let ip: Option<Vec<Value<'_>>> = san.ip.as_ref().map(|v| v.iter().map(|a| Value::Addr(*a)).collect());
+    let vals: Vec<Option<Value<'_>>> = vec![
+        Some(Value::Time(ts)),
+        Some(Value::str(&c.fingerprint)),
+        Some(Value::Count(c.version)),
+        Some(Value::str(&c.serial)),
+        Some(Value::str(&c.subject)),
+        Some(Value::str(&c.issuer)),
+        Some(Value::Time(c.not_valid_before)),
+        Some(Value::Time(c.not_valid_after)),
+        Some(Value::str(&c.key_alg)),
+        Some(Value::str(&c.sig_alg)),
+        c.key_type.as_deref().map(Value::str),
+        c.key_length.map(Value::Count),
+        c.exponent.as_deref().map(Value::str),
+        c.curve.as_deref().map(Value::str),
+        dns.as_deref().map(Value::List),
+        uri.as_deref().map(Value::List),
+        email.as_deref().map(Value::List),
+        ip.as_deref().map(Value::List),
+        c.basic_constraints.map(|b| Value::Bool(b.0)),
+        c.basic_constraints.and_then(|b| b.1).map(Value::Count),
+        Some(Value::Bool(host_cert)),
+        Some(Value::Bool(client_cert)),
+    ];
+    f(&vals)
+}
+
+/// The analyzer of one connection.
+pub struct SslAnalyzer {
+    cfg: Config,
+    proto: Option<proto::Proto>,
+    session: Session,
+    disabled: bool,
+    events: Vec<proto::Event>,
+    actions: Vec<Action>,
+}
+
+impl SslAnalyzer {
+    pub fn new(cfg: Config) -> SslAnalyzer {
+        SslAnalyzer {
+            cfg,
+            proto: None,
+            session: Session::new(),
+            disabled: false,
+            events: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    fn proto(&mut self, dtls: bool) -> &mut proto::Proto {
+        let cfg = &self.cfg;
+        self.proto.get_or_insert_with(|| {
+            let mut p = proto::Proto::new(dtls);
+            p.max_alerts_per_record = cfg.max_alerts_per_record as usize;
+            p.dtls_max_version_errors = cfg.dtls_max_version_errors as u32;
+            p.dtls_max_reported_version_errors = cfg.dtls_max_reported_version_errors as u32;
+            p
+        })
+    }
+
+    /// True once the analyzer stopped (detection done with `SSL::disable_analyzer_after_detection`).
+    pub fn disabled(&self) -> bool {
+        self.disabled
+    }
+
+    fn drain(&mut self, cx: &mut dyn Context) {
+        let now = cx.network_time();
+        let events = std::mem::take(&mut self.events);
+        for ev in events {
+            self.session.handle(&self.cfg, now, ev, &mut self.actions);
+        }
+        self.apply(cx);
+    }
+
+    fn apply(&mut self, cx: &mut dyn Context) {
+        let actions = std::mem::take(&mut self.actions);
+        for a in actions {
+            match a {
+                Action::Confirm => cx.confirm(),
+                Action::Violation(m) => cx.violation(&m),
+                Action::Weird(name, addl) => emit_weird(cx, &name, addl.as_deref()),
+                Action::LogSsl(row) => {
+                    let cfg = self.cfg.clone();
+                    let conn = cx.conn();
+                    let uid = conn.uid.to_string();
+                    let conn = weir_api::ConnInfo { uid: &uid, ..conn };
+                    with_ssl_row(&cfg, &conn, &row, |vals| cx.log("ssl", vals));
+                }
+                Action::LogX509 {
+                    ts,
+                    cert,
+                    host_cert,
+                    client_cert,
+                } => {
+                    let cache = cx.worker_state().and_then(|s| s.downcast_mut::<X509Cache>());
+                    if session::x509_should_log(cache, &self.cfg, &cert.fingerprint, host_cert, client_cert, ts) {
+                        with_x509_row(ts, &cert, host_cert, client_cert, |vals| cx.log("x509", vals));
+                    }
+                }
+                Action::Disable => {
+                    self.disabled = true;
+                    if let Some(p) = self.proto.as_mut() {
+                        p.skip = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reports a weird by its Zeek name, typed where [`weir_api::Weird`] has the variant.
+fn emit_weird(cx: &mut dyn Context, name: &str, addl: Option<&str>) {
+    match weird_variant(name) {
+        Some(w) => cx.weird(w, addl, "SSL"),
+        None => cx.weird_named(name, addl, "SSL"),
+    }
+}
+
+fn weird_variant(name: &str) -> Option<weir_api::Weird> {
+    use weir_api::Weird as W;
+    Some(match name {
+        "SSL_excessive_alerts_in_record" => W::SSL_excessive_alerts_in_record,
+        "SSL_many_server_names" => W::SSL_many_server_names,
+        "SSL_max_ssl_history_length_reached" => W::SSL_max_ssl_history_length_reached,
+        "SSL_unclear_connection_direction" => W::SSL_unclear_connection_direction,
+        "SSL_zero_length_stapled_OCSP_message" => W::SSL_zero_length_stapled_OCSP_message,
+        "ssl_early_application_data" => W::ssl_early_application_data,
+        "ssl_ext_unknown_server_name_type" => W::ssl_ext_unknown_server_name_type,
+        "ssl_unexpected_inner_encrypted_client_hello" => W::ssl_unexpected_inner_encrypted_client_hello,
+        "x509_san_ip_length" => W::x509_san_ip_length,
+        "x509_san_non_string" => W::x509_san_non_string,
+        "zero_length_certificate" => W::zero_length_certificate,
+        _ => return None,
+    })
+}
+
+impl Analyzer for SslAnalyzer {
+    fn name(&self) -> &'static str {
+        "ssl"
+    }
+
+    fn deliver_stream(&mut self, cx: &mut dyn Context, is_orig: bool, data: &[u8]) {
+        if self.disabled {
+            return;
+        }
+        let mut ev = std::mem::take(&mut self.events);
+        self.proto(false).deliver_stream(is_orig, data, &mut ev);
+        self.events = ev;
+        self.drain(cx);
+    }
+
+    fn undelivered(&mut self, _cx: &mut dyn Context, _is_orig: bool, _seq: u64, _len: u64) {
+        self.proto(false).gap();
+    }
+
+    fn deliver_packet(&mut self, cx: &mut dyn Context, is_orig: bool, data: &[u8]) {
+        if self.disabled {
+            return;
+        }
+        self.cfg.dtls_hint = true;
+        let mut ev = std::mem::take(&mut self.events);
+        self.proto(true).deliver_packet(is_orig, data, &mut ev);
+        self.events = ev;
+        self.drain(cx);
+    }
+
+    fn flip_roles(&mut self) {
+        // The engine swapped the endpoints before any payload: nothing is oriented yet.
+    }
+
+    fn done(&mut self, cx: &mut dyn Context) {
+        self.session.done(&self.cfg, &mut self.actions);
+        self.apply(cx);
+    }
+}
+
+/// Zeek's DPD signatures for SSL/TLS/DTLS (`base/protocols/ssl/dpd.sig`).
+pub fn probe(transport: Transport, is_orig: bool, d: &[u8]) -> Probe {
+    match transport {
+        Transport::Tcp => {
+            if is_orig {
+                // ^\x16\x03[\x00-\x03]..\x01...\x03[\x00-\x03]
+                let pat: [Option<&[u8]>; 11] = [
+                    Some(&[0x16]),
+                    Some(&[0x03]),
+                    Some(&[0, 1, 2, 3]),
+                    None,
+                    None,
+                    Some(&[0x01]),
+                    None,
+                    None,
+                    None,
+                    Some(&[0x03]),
+                    Some(&[0, 1, 2, 3]),
+                ];
+                match_prefix(&pat, d)
+            } else {
+                // ^(\x15\x03[\x00-\x03]....)?\x16\x03[\x00-\x03]..\x02...((\x03[\x00-\x04])|(\x7F[\x00-\x50]))
+                let server = |d: &[u8]| -> Probe {
+                    let pat: [Option<&[u8]>; 9] = [
+                        Some(&[0x16]),
+                        Some(&[0x03]),
+                        Some(&[0, 1, 2, 3]),
+                        None,
+                        None,
+                        Some(&[0x02]),
+                        None,
+                        None,
+                        None,
+                    ];
+                    match match_prefix(&pat, d) {
+                        Probe::Yes => {}
+                        other => return other,
+                    }
+                    match (d.get(9), d.get(10)) {
+                        (None, _) | (Some(3 | 0x7f), None) => Probe::Unsure,
+                        (Some(3), Some(&b)) if b <= 4 => Probe::Yes,
+                        (Some(0x7f), Some(&b)) if b <= 0x50 => Probe::Yes,
+                        _ => Probe::No,
+                    }
+                };
+                let direct = server(d);
+                if direct != Probe::No {
+                    return direct;
+                }
+                let alert: [Option<&[u8]>; 3] = [Some(&[0x15]), Some(&[0x03]), Some(&[0, 1, 2, 3])];
+                match match_prefix(&alert, d) {
+                    Probe::Yes if d.len() >= 7 => server(&d[7..]),
+                    Probe::Yes => Probe::Unsure,
+                    other => other,
+                }
+            }
+        }
+        Transport::Udp => {
+            // ^\x16\xfe[\xff\xfd]\x00{7}...\x01...........\xfe[\xff\xfd]
+            let mut pat: Vec<Option<&[u8]>> = vec![Some(&[0x16]), Some(&[0xfe]), Some(&[0xff, 0xfd])];
+            pat.extend(std::iter::repeat_n(Some(&[0u8][..]), 7));
+            pat.extend([None, None, None, Some(&[0x01][..])]);
+            pat.extend(std::iter::repeat_n(None, 11));
+            pat.extend([Some(&[0xfe][..]), Some(&[0xff, 0xfd][..])]);
+            match_prefix(&pat, d)
+        }
+        _ => Probe::No,
+    }
+}
+
+fn match_prefix(pat: &[Option<&[u8]>], d: &[u8]) -> Probe {
+    for (i, p) in pat.iter().enumerate() {
+        let Some(&b) = d.get(i) else { return Probe::Unsure };
+        if let Some(set) = p {
+            if !set.contains(&b) {
+                return Probe::No;
+            }
+        }
+    }
+    Probe::Yes
+}
+
+fn new_analyzer(settings: &Settings) -> Box<dyn Analyzer> {
+    // The engine checks settings before the run; fall back to defaults for a bad value.
+    Box::new(SslAnalyzer::new(Config::from_settings(settings).unwrap_or_default()))
+}
+
+fn new_worker_state() -> Box<dyn std::any::Any + Send> {
+    Box::new(X509Cache::new())
+}
+
+fn logs() -> Vec<Schema> {
+    vec![ssl_schema(&Config::default()), x509_schema()]
+}
+
+/// The registration: `ssl` on TCP (`SSL::ssl_ports`) and UDP (`SSL::dtls_ports`), detected on any port.
+pub static SSL: AnalyzerInfo = AnalyzerInfo {
+    name: "ssl",
+    transports: &[Transport::Tcp, Transport::Udp],
+    ports: &[
+        (Transport::Tcp, 443),
+        (Transport::Tcp, 465),
+        (Transport::Tcp, 563),
+        (Transport::Tcp, 585),
+        (Transport::Tcp, 614),
+        (Transport::Tcp, 636),
+        (Transport::Tcp, 989),
+        (Transport::Tcp, 990),
+        (Transport::Tcp, 992),
+        (Transport::Tcp, 993),
+        (Transport::Tcp, 995),
+        (Transport::Tcp, 5223),
+        (Transport::Udp, 443),
+    ],
+    probe: Some(probe),
+    logs,
+    settings: SETTINGS,
+    new: new_analyzer,
+    worker_state: Some(new_worker_state),
+};

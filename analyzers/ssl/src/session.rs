@@ -1,0 +1,466 @@
+//! The script layer: `base/protocols/ssl/main.zeek` and `files.zeek` (the `SSL::Info` record of one
+//! connection, its history, when it is written) and `base/files/x509/main.zeek` (x509.log rows and their
+//! de-duplication), driven by the protocol layer's [`Event`]s.
+
+use crate::consts;
+use crate::fingerprint::{Ja3, Ja4};
+use crate::proto::Event;
+use crate::x509::{self, CertInfo, X509Cache};
+use crate::Config;
+
+/// What the script layer asks of its caller after an event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Confirm,
+    Violation(String),
+    Weird(String, Option<String>),
+    /// Write this ssl.log row.
+    LogSsl(SslRow),
+    /// Write this x509.log row, subject to the worker's de-duplication cache.
+    LogX509 {
+        ts: f64,
+        cert: Box<CertInfo>,
+        host_cert: bool,
+        client_cert: bool,
+    },
+    /// `disable_analyzer`: stop analyzing the connection.
+    Disable,
+}
+
+/// One ssl.log row, owned (the connection's id fields are added by the caller).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SslRow {
+    pub ts: f64,
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    pub curve: Option<String>,
+    pub server_name: Option<Vec<u8>>,
+    pub resumed: bool,
+    pub last_alert: Option<String>,
+    pub next_protocol: Option<Vec<u8>>,
+    pub established: bool,
+    pub ssl_history: String,
+    pub cert_chain_fps: Option<Vec<String>>,
+    pub client_cert_chain_fps: Option<Vec<String>>,
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+    pub client_subject: Option<String>,
+    pub client_issuer: Option<String>,
+    pub sni_matches_cert: Option<bool>,
+    pub ja3: Option<String>,
+    pub ja3s: Option<String>,
+    pub ja4: Option<String>,
+    pub ja4s: Option<String>,
+}
+
+/// `SSL::Info` plus the connection fields the handlers use.
+#[derive(Debug, Default)]
+struct Info {
+    row: SslRow,
+    version_num: Option<u16>,
+    session_id: Option<String>,
+    client_ticket_empty_session_seen: bool,
+    client_key_exchange_seen: bool,
+    client_psk_seen: bool,
+    analyzer_id: bool,
+    logged: bool,
+    hrr_seen: bool,
+    /// `cert_chain` / `client_cert_chain`: one entry per certificate file (None: not parsed).
+    cert_chain: Option<Vec<Option<CertInfo>>>,
+    client_cert_chain: Option<Vec<Option<CertInfo>>>,
+}
+
+/// The script state of one connection.
+#[derive(Debug, Default)]
+pub struct Session {
+    ssl: Option<Info>,
+    ja3: Ja3,
+    ja4: Ja4,
+}
+
+fn version_string(v: u16) -> String {
+    match v {
+        0x0002 => "SSLv2".into(),
+        0x0300 => "SSLv3".into(),
+        0x0301 => "TLSv10".into(),
+        0x0302 => "TLSv11".into(),
+        0x0303 => "TLSv12".into(),
+        0x0304 => "TLSv13".into(),
+        0xfeff => "DTLSv10".into(),
+        0xfefd => "DTLSv12".into(),
+        0xfefc => "DTLSv13".into(),
+        _ if u32::from(v) / 0xFF == 0x7F => format!("TLSv13-draft{}", u32::from(v) % 0x7F),
+        _ => format!("unknown-{v}"),
+    }
+}
+
+fn table(v: Option<&'static str>, n: u64) -> String {
+    v.map(str::to_string).unwrap_or_else(|| format!("unknown-{n}"))
+}
+
+const HRR_RANDOM: [u8; 32] = [
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91, 0xC2, 0xA2, 0x11,
+    0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+];
+
+impl Session {
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// True once the row has been written.
+    pub fn logged(&self) -> bool {
+        self.ssl.as_ref().is_some_and(|i| i.logged)
+    }
+
+    fn set_session(&mut self, now: f64) -> &mut Info {
+        self.ssl.get_or_insert_with(|| Info {
+            row: SslRow {
+                ts: now,
+                ..SslRow::default()
+            },
+            ..Info::default()
+        })
+    }
+
+    fn add_to_history(&mut self, cfg: &Config, is_client: bool, ch: char, out: &mut Vec<Action>) {
+        let Some(info) = self.ssl.as_mut() else { return };
+        let max = cfg.max_ssl_history_length;
+        let h = &mut info.row.ssl_history;
+        if h.chars().count() as u64 == max {
+            return;
+        }
+        h.push(if is_client {
+            ch.to_ascii_uppercase()
+        } else {
+            ch.to_ascii_lowercase()
+        });
+        if h.chars().count() as u64 == max {
+            out.push(Action::Weird(
+                "SSL_max_ssl_history_length_reached".into(),
+                Some(max.to_string()),
+            ));
+        }
+    }
+
+    /// Handles one event at network time `now`; appends what the caller must do.
+    pub fn handle(&mut self, cfg: &Config, now: f64, ev: Event, out: &mut Vec<Action>) {
+        match ev {
+            Event::Confirm => {
+                out.push(Action::Confirm);
+                self.set_session(now).analyzer_id = true;
+            }
+            Event::Violation(msg) => {
+                out.push(Action::Violation(msg));
+                if let Some(info) = self.ssl.as_mut() {
+                    info.analyzer_id = false;
+                    self.finish(cfg, false, out);
+                }
+            }
+            Event::Weird(name, addl) => out.push(Action::Weird(name.into(), addl)),
+            Event::ClientHello {
+                version,
+                record_version,
+                session_id,
+                ciphers,
+                ext_codes,
+            } => {
+                self.ja3.client_hello(version, &ciphers, &ext_codes);
+                self.ja4.client_hello(version, &ciphers, &ext_codes, cfg.dtls_hint);
+                let info = self.set_session(now);
+                if !session_id.is_empty() && !(session_id.len() == 32 && session_id.iter().all(|&b| b == 0)) {
+                    info.session_id = Some(x509::hex(&session_id));
+                    info.client_ticket_empty_session_seen = false;
+                }
+                if record_version == 0 {
+                    self.add_to_history(cfg, true, 'c', out);
+                }
+            }
+            Event::ServerHello {
+                version,
+                server_random,
+                session_id,
+                cipher,
+                ext_codes,
+            } => {
+                self.ja3.server_hello(version, cipher, &ext_codes);
+                self.ja4.server_hello(version, cipher, &ext_codes);
+                let info = self.set_session(now);
+                if info.version_num.is_none() {
+                    info.version_num = Some(version);
+                    info.row.version = Some(version_string(version));
+                }
+                info.row.cipher = Some(table(consts::cipher_name(u64::from(cipher)), u64::from(cipher)));
+                if server_random == HRR_RANDOM {
+                    info.hrr_seen = true;
+                }
+                let vn = info.version_num.unwrap_or(0);
+                if info.session_id.as_deref() == Some(x509::hex(&session_id).as_str())
+                    && u32::from(vn) / 0xFF != 0x7F
+                    && vn != 0x0304
+                {
+                    info.row.resumed = true;
+                }
+                if version == 2 {
+                    self.add_to_history(cfg, false, 's', out);
+                }
+            }
+            Event::SupportedVersions { is_client, versions } => {
+                if is_client {
+                    self.ja4.client_versions(&versions);
+                }
+                if !is_client {
+                    self.ja4.server_version(versions.first().copied());
+                }
+                if is_client || versions.len() != 1 {
+                    return;
+                }
+                let info = self.set_session(now);
+                info.version_num = Some(versions[0]);
+                info.row.version = Some(version_string(versions[0]));
+            }
+            Event::EcdhServerParams { curve } => {
+                let info = self.set_session(now);
+                info.row.curve = Some(table(consts::ec_curve(u64::from(curve)), u64::from(curve)));
+            }
+            Event::KeyShare { is_client, groups } => {
+                if is_client || groups.len() != 1 {
+                    return;
+                }
+                let info = self.set_session(now);
+                info.row.curve = Some(table(consts::ec_curve(u64::from(groups[0])), u64::from(groups[0])));
+            }
+            Event::ServerName { is_client, names } => {
+                if is_client {
+                    self.ja4.sni(!names.is_empty());
+                }
+                let info = self.set_session(now);
+                if is_client && !names.is_empty() {
+                    info.row.server_name = Some(names[0].clone());
+                    if names.len() > 1 {
+                        let list: Vec<String> = names
+                            .iter()
+                            .map(|n| format!("\"{}\"", String::from_utf8_lossy(n)))
+                            .collect();
+                        out.push(Action::Weird(
+                            "SSL_many_server_names".into(),
+                            Some(format!("[{}]", list.join(", "))),
+                        ));
+                    }
+                }
+            }
+            Event::Alpn { is_client, protocols } => {
+                if is_client {
+                    self.ja4.alpn(protocols.first().map(|p| p.as_slice()));
+                } else {
+                    self.ja4.server_alpn(protocols.first().map(|p| p.as_slice()));
+                }
+                let info = self.set_session(now);
+                if is_client {
+                    return;
+                }
+                if let Some(p) = protocols.first() {
+                    info.row.next_protocol = Some(p.clone());
+                }
+            }
+            Event::EllipticCurves { is_client, curves } => {
+                if is_client {
+                    self.ja3.curves(&curves);
+                }
+            }
+            Event::EcPointFormats { is_client, formats } => {
+                if is_client {
+                    self.ja3.point_formats(&formats);
+                }
+            }
+            Event::SignatureAlgorithms { is_client, algs } => {
+                if is_client {
+                    self.ja4.sig_algs(&algs);
+                }
+            }
+            Event::ConnectionFlipped => {
+                self.set_session(now).row.ssl_history.push('^');
+            }
+            Event::HandshakeMessage {
+                is_client, msg_type, ..
+            } => {
+                let info = self.set_session(now);
+                if is_client && msg_type == 16 {
+                    info.client_key_exchange_seen = true;
+                }
+                let ch = match msg_type {
+                    0 => 'h',
+                    1 => 'c',
+                    2 => {
+                        if info.hrr_seen {
+                            info.hrr_seen = false;
+                            'j'
+                        } else {
+                            's'
+                        }
+                    }
+                    3 => 'v',
+                    4 => 't',
+                    5 => 'e',
+                    6 => 'j',
+                    8 => 'o',
+                    11 => 'x',
+                    12 => 'k',
+                    13 => 'r',
+                    14 => 'n',
+                    15 => 'y',
+                    16 => 'g',
+                    20 => 'f',
+                    21 => 'w',
+                    22 => 'u',
+                    23 => 'a',
+                    24 => 'p',
+                    254 => 'm',
+                    _ => 'z',
+                };
+                self.add_to_history(cfg, is_client, ch, out);
+            }
+            Event::Extension { is_client, code, len } => {
+                let info = self.set_session(now);
+                if is_client && code == crate::parse::EXT_SESSION_TICKET && len > 0 {
+                    info.client_ticket_empty_session_seen = true;
+                } else if is_client && code == crate::parse::EXT_PRE_SHARED_KEY {
+                    info.client_psk_seen = true;
+                } else if !is_client && code == crate::parse::EXT_PRE_SHARED_KEY && info.client_psk_seen {
+                    info.row.resumed = true;
+                }
+            }
+            Event::ChangeCipherSpec { is_client } => {
+                self.set_session(now);
+                self.add_to_history(cfg, is_client, 'i', out);
+                let info = self.ssl.as_mut().unwrap();
+                if is_client && info.client_ticket_empty_session_seen && !info.client_key_exchange_seen {
+                    info.row.resumed = true;
+                }
+            }
+            Event::Alert { is_client, desc, .. } => {
+                self.set_session(now);
+                self.add_to_history(cfg, is_client, 'l', out);
+                let info = self.ssl.as_mut().unwrap();
+                info.row.last_alert = Some(table(consts::alert_description(u64::from(desc)), u64::from(desc)));
+            }
+            Event::Heartbeat { is_client } => {
+                self.set_session(now);
+                self.add_to_history(cfg, is_client, 'b', out);
+            }
+            Event::Established => {
+                // priority 20: set_session + ssl_finishing; 7: established = T; -5: finish(c, T)
+                self.set_session(now);
+                self.ssl.as_mut().unwrap().row.established = true;
+                self.finish(cfg, true, out);
+            }
+            Event::PlaintextData { content_type, .. } => {
+                let info = self.set_session(now);
+                if info.row.version.is_none() || info.row.established || content_type != 23 {
+                    return;
+                }
+                out.push(Action::Weird("ssl_early_application_data".into(), None));
+            }
+            Event::Certificates { is_client, certs } => {
+                for (i, der) in certs.iter().enumerate() {
+                    let mut weirds = Vec::new();
+                    let cert = x509::parse_certificate(der, &mut weirds);
+                    for w in weirds {
+                        out.push(Action::Weird(w.into(), None));
+                    }
+                    // file_sniff: the chain gains the file, parsed or not
+                    if let Some(info) = self.ssl.as_mut() {
+                        if info.cert_chain.is_none() {
+                            info.cert_chain = Some(Vec::new());
+                            info.client_cert_chain = Some(Vec::new());
+                        }
+                        let chain = if is_client {
+                            info.client_cert_chain.as_mut()
+                        } else {
+                            info.cert_chain.as_mut()
+                        };
+                        chain.unwrap().push(cert.clone());
+                    }
+                    if let Some(cert) = cert {
+                        out.push(Action::LogX509 {
+                            ts: now,
+                            cert: Box::new(cert),
+                            host_cert: i == 0,
+                            client_cert: is_client,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// `hook ssl_finishing` (files.zeek) then `finish(c, remove_analyzer)`.
+    fn finish(&mut self, cfg: &Config, remove_analyzer: bool, out: &mut Vec<Action>) {
+        let Some(info) = self.ssl.as_mut() else { return };
+        if info.logged {
+            return;
+        }
+        // ssl_finishing
+        let fps = |chain: &Option<Vec<Option<CertInfo>>>| {
+            chain
+                .as_ref()
+                .map(|c| c.iter().flatten().map(|ci| ci.fingerprint.clone()).collect::<Vec<_>>())
+        };
+        info.row.cert_chain_fps = fps(&info.cert_chain);
+        info.row.client_cert_chain_fps = fps(&info.client_cert_chain);
+        if let Some(Some(first)) = info.cert_chain.as_ref().and_then(|c| c.first()) {
+            if let Some(sn) = &info.row.server_name {
+                info.row.sni_matches_cert = Some(x509::cert_matches_host(first, &String::from_utf8_lossy(sn)));
+            }
+            info.row.subject = Some(first.subject.clone());
+            info.row.issuer = Some(first.issuer.clone());
+        }
+        if let Some(Some(first)) = info.client_cert_chain.as_ref().and_then(|c| c.first()) {
+            info.row.client_subject = Some(first.subject.clone());
+            info.row.client_issuer = Some(first.issuer.clone());
+        }
+        if cfg.ja3 {
+            info.row.ja3 = self.ja3.client();
+            info.row.ja3s = self.ja3.server();
+        }
+        if cfg.ja4 {
+            info.row.ja4 = self.ja4.client();
+            info.row.ja4s = self.ja4.server();
+        }
+        out.push(Action::LogSsl(info.row.clone()));
+        info.logged = true;
+        if remove_analyzer && cfg.disable_analyzer_after_detection && info.analyzer_id {
+            info.analyzer_id = false;
+            out.push(Action::Disable);
+        }
+    }
+
+    /// The connection is removed (`finalize_ssl`): write the row if it was not written yet.
+    pub fn done(&mut self, cfg: &Config, out: &mut Vec<Action>) {
+        if self.ssl.is_some() {
+            self.finish(cfg, false, out);
+        }
+    }
+}
+
+/// Applies the x509 de-duplication: true when the row is to be written.
+pub fn x509_should_log(
+    cache: Option<&mut X509Cache>,
+    cfg: &Config,
+    fp: &str,
+    host: bool,
+    client: bool,
+    now: f64,
+) -> bool {
+    match cache {
+        Some(c) => c.should_log(
+            fp,
+            host,
+            client,
+            now,
+            cfg.relog_known_certificates_after,
+            cfg.known_log_certs_maximum_size,
+        ),
+        None => true,
+    }
+}
