@@ -108,6 +108,8 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(cfg: Arc<EngineConfig>, lanes: Lanes, out: WeirdOut) -> Dispatcher {
+        // A private copy, so the per-packet `Arc` clones do not share a reference count with workers.
+        let cfg = Arc::new((*cfg).clone());
         let frags = Reassembler::new(frag::Config {
             timeout: cfg.frag_timeout,
             max_in_flight: cfg.max_frag_datagrams,

@@ -61,6 +61,9 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(cfg: Arc<EngineConfig>, out: WeirdOut) -> Worker {
+        // A private copy: the per-packet `Arc` clones then touch a reference count no other thread
+        // shares (a shared one costs a cache-line transfer per packet).
+        let cfg = Arc::new((*cfg).clone());
         let flows = FlowTable::new(cfg.max_flows);
         Worker {
             cfg,
