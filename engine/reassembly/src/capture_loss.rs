@@ -224,7 +224,7 @@ impl Scheduler {
     fn take_due(&mut self, limit: Option<f64>) -> Vec<Pending> {
         let mut due: Vec<Pending> = Vec::new();
         self.pending.retain(|p| {
-            if limit.map_or(true, |t| p.at <= t) {
+            if !matches!(limit, Some(t) if p.at > t) {
                 due.push(*p);
                 false
             } else {
@@ -238,7 +238,7 @@ impl Scheduler {
     /// After a packet at network time `now` was processed, with the worker's counters `g`: the
     /// rows due (normally none).
     pub fn after_packet(&mut self, now: f64, g: &GapStats) -> Vec<Measurement> {
-        if self.finished || self.next_deadline().map_or(true, |t| t > now) {
+        if self.finished || !matches!(self.next_deadline(), Some(t) if t <= now) {
             return Vec::new();
         }
         let mut rows = Vec::new();

@@ -67,11 +67,24 @@ fn check_events(d: &mut Dir, ev: &[(bool, u64, u64, Vec<u8>)]) {
     assert!(d.delivered <= d.sent.len() as u64, "delivered more bytes than sent");
 }
 
+/// What one input exercised (for coverage checks in tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Summary {
+    pub data_events: u64,
+    pub gaps: u64,
+    pub rexmit: u64,
+    pub weirds: u64,
+    pub eofs: u64,
+    pub evictions: u64,
+    pub refused: u64,
+}
+
 /// Runs one fuzz input; panics on a violated invariant.
-pub fn run(data: &[u8]) {
+pub fn run(data: &[u8]) -> Summary {
+    let mut sum = Summary::default();
     let mut inp = Input { d: data };
-    let Some(cfg_byte) = inp.u8() else { return };
-    let Some(lim) = inp.u8() else { return };
+    let Some(cfg_byte) = inp.u8() else { return sum };
+    let Some(lim) = inp.u8() else { return sum };
     let cfg = Config {
         max_old_segments: (cfg_byte & 3) as u32,
         max_initial_window: if cfg_byte & 4 != 0 { 300 } else { 16384 },
@@ -118,6 +131,9 @@ pub fn run(data: &[u8]) {
             Event::Data { seq, data } => evs.push((true, seq, data.len() as u64, data.to_vec())),
             Event::Undelivered { seq, len } => evs.push((false, seq, len, Vec::new())),
             Event::ContentGap { len, .. } => missed += len,
+            Event::RexmitInconsistency { .. } => sum.rexmit += 1,
+            Event::Weird(_) => sum.weirds += 1,
+            Event::EndpointEof => sum.eofs += 1,
             _ => {}
         };
         let peer_undelivered = dirs[1 - di].r.has_undelivered_data();
@@ -132,7 +148,13 @@ pub fn run(data: &[u8]) {
                 let (Some(off), Some(len), Some(mode)) = (inp.u16(), inp.u8(), inp.u8()) else {
                     break;
                 };
-                let seq = 1 + (off as u64 % 4096);
+                // Half the segments land near the next expected byte (in order, overlapping,
+                // or just above), the rest anywhere in the first 4 KiB.
+                let seq = if mode & 0x80 != 0 {
+                    (d.r.data_seq() + (off % 256) as u64).saturating_sub(64).max(1)
+                } else {
+                    1 + (off as u64 % 4096)
+                };
                 let len = len as u64 % 200 + 1;
                 let corrupt = mode & 3 == 0;
                 let payload: Vec<u8> = (0..len)
@@ -192,12 +214,13 @@ pub fn run(data: &[u8]) {
                 d.ended = true;
             }
         }
-        drop(sink);
         if d.info.partial || d.r.skipping_deliveries() {
             // Partial connections' first gap is swallowed; skip mode moves on silently.
             d.skip_involved = true;
         }
         check_events(d, &evs);
+        sum.data_events += evs.iter().filter(|e| e.0).count() as u64;
+        sum.gaps += evs.iter().filter(|e| !e.0).count() as u64;
         d.missed += missed;
         assert_eq!(d.missed, d.r.missed_bytes());
         assert!(budget.used() <= budget.worker_limit(), "worker budget exceeded");
@@ -213,4 +236,7 @@ pub fn run(data: &[u8]) {
         d.r.release(&mut budget);
     }
     assert_eq!(budget.used(), 0);
+    sum.evictions = budget.stats.eviction_events;
+    sum.refused = budget.stats.refused_bytes;
+    sum
 }

@@ -760,10 +760,7 @@ impl Reassembler {
             }
         }
         let mut cur = start;
-        loop {
-            let Some((&bseq, b)) = self.blocks.range(cur..).next() else {
-                break;
-            };
+        while let Some((&bseq, b)) = self.blocks.range(cur..).next() {
             if bseq > self.last_reassem_seq {
                 break;
             }
