@@ -1,0 +1,469 @@
+//! Test support: a minimal trace reader and connection tracker that feeds the DNS analyzer without the
+//! engine, a mock `Context`, and Zeek-TSV rendering of what the analyzer logged.
+#![allow(dead_code)]
+
+use core::net::IpAddr;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use weir_api::analyzer::{ConnInfo, Context, Transport};
+use weir_api::log::{Schema, Value};
+use weir_api::{Analyzer, Weird};
+use weir_decode::{checksum, frag, DecodeConfig, Decoded, LinkType};
+use weir_dns::{DnsAnalyzer, DnsConfig};
+
+pub fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/zeek")
+}
+
+/// One captured frame: time, link type, bytes.
+pub struct Frame {
+    pub ts: f64,
+    pub link: u32,
+    pub data: Vec<u8>,
+}
+
+pub fn read_trace(path: &Path) -> Vec<Frame> {
+    let mut raw = Vec::new();
+    std::fs::File::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .read_to_end(&mut raw)
+        .unwrap();
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        raw = out;
+    }
+    let mut frames = Vec::new();
+    if raw.len() >= 4 && raw[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+        let mut r = PcapNGReader::new(65536, &raw[..]).unwrap();
+        let mut if_links: Vec<(u32, u64)> = Vec::new();
+        loop {
+            match r.next() {
+                Ok((off, block)) => {
+                    if let PcapBlockOwned::NG(b) = block {
+                        use pcap_parser::pcapng::Block;
+                        match b {
+                            Block::SectionHeader(_) => if_links.clear(),
+                            Block::InterfaceDescription(idb) => {
+                                let res = idb.ts_resolution().unwrap_or(1_000_000);
+                                if_links.push((idb.linktype.0 as u32, res));
+                            }
+                            Block::EnhancedPacket(epb) => {
+                                let (link, res) = if_links.get(epb.if_id as usize).copied().unwrap_or((1, 1_000_000));
+                                let t = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+                                let ts = t as f64 / res as f64;
+                                let n = (epb.caplen as usize).min(epb.data.len());
+                                frames.push(Frame {
+                                    ts,
+                                    link,
+                                    data: epb.data[..n].to_vec(),
+                                });
+                            }
+                            Block::SimplePacket(spb) => frames.push(Frame {
+                                ts: 0.0,
+                                link: if_links.first().map(|l| l.0).unwrap_or(1),
+                                data: spb.data.to_vec(),
+                            }),
+                            _ => {}
+                        }
+                    }
+                    r.consume(off);
+                }
+                Err(PcapError::Eof) => break,
+                Err(PcapError::Incomplete(_)) => {
+                    if r.refill().is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    } else {
+        let mut r = LegacyPcapReader::new(65536, &raw[..]).unwrap();
+        let mut link = 1;
+        let mut nano = false;
+        loop {
+            match r.next() {
+                Ok((off, block)) => {
+                    match block {
+                        PcapBlockOwned::LegacyHeader(h) => {
+                            link = h.network.0 as u32;
+                            nano = h.is_nanosecond_precision();
+                        }
+                        PcapBlockOwned::Legacy(b) => {
+                            let frac = if nano { 1e9 } else { 1e6 };
+                            let n = (b.caplen as usize).min(b.data.len());
+                            frames.push(Frame {
+                                ts: b.ts_sec as f64 + b.ts_usec as f64 / frac,
+                                link,
+                                data: b.data[..n].to_vec(),
+                            });
+                        }
+                        _ => {}
+                    }
+                    r.consume(off);
+                }
+                Err(PcapError::Eof) => break,
+                Err(PcapError::Incomplete(_)) => {
+                    if r.refill().is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    frames
+}
+
+/// A transport payload pulled out of a trace (after fragment reassembly and the checksum check).
+pub struct Payload {
+    pub ts: f64,
+    pub tcp: bool,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+    pub tcp_flags: u8,
+    pub seq: u32,
+    pub data: Vec<u8>,
+}
+
+pub fn payloads(frames: &[Frame], ignore_checksums: bool) -> Vec<Payload> {
+    let cfg = DecodeConfig {
+        ignore_checksums,
+        ..DecodeConfig::default()
+    };
+    let mut reasm = frag::Reassembler::new(frag::Config::default());
+    let mut out = Vec::new();
+    for f in frames {
+        let mut dec = Decoded::default();
+        let mut weirds = Vec::new();
+        if weir_decode::decode_frame(&cfg, LinkType(f.link), &f.data, &mut dec, &mut weirds).is_err() {
+            continue;
+        }
+        let Some(ip) = dec.ip else { continue };
+        if ip.frag.is_some() {
+            if let Some(dgram) = reasm.add(f.ts, &ip, &mut weirds) {
+                let mut d2 = Decoded::default();
+                if weir_decode::decode_ip(&cfg, &dgram, &mut d2, &mut weirds).is_ok() {
+                    push(&cfg, f.ts, &d2, &mut out);
+                }
+            }
+            continue;
+        }
+        push(&cfg, f.ts, &dec, &mut out);
+    }
+    out
+}
+
+fn push(cfg: &DecodeConfig, ts: f64, dec: &Decoded<'_>, out: &mut Vec<Payload>) {
+    let Some(ip) = dec.ip else { return };
+    if checksum::should_verify(cfg, &ip) && !checksum::transport_ok(&ip) {
+        return;
+    }
+    match dec.transport {
+        Some(weir_decode::Transport::Udp(u)) => out.push(Payload {
+            ts,
+            tcp: false,
+            src: ip.src,
+            sport: u.src_port,
+            dst: ip.dst,
+            dport: u.dst_port,
+            tcp_flags: 0,
+            seq: 0,
+            data: u.payload.to_vec(),
+        }),
+        Some(weir_decode::Transport::Tcp(t)) => out.push(Payload {
+            ts,
+            tcp: true,
+            src: ip.src,
+            sport: t.src_port,
+            dst: ip.dst,
+            dport: t.dst_port,
+            tcp_flags: t.flags,
+            seq: t.seq,
+            data: t.payload.to_vec(),
+        }),
+        _ => {}
+    }
+}
+
+/// What a mock context recorded.
+#[derive(Default, Debug, Clone)]
+pub struct Recorded {
+    pub rows: Vec<String>,
+    pub weirds: Vec<(String, Option<String>, String)>,
+    pub confirmed: bool,
+    pub violations: Vec<String>,
+    pub history: Vec<u8>,
+}
+
+pub struct MockCx<'a> {
+    pub uid: String,
+    pub orig_h: IpAddr,
+    pub orig_p: u16,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+    pub tcp: bool,
+    pub start: f64,
+    pub now: f64,
+    pub schema: &'a Schema,
+    pub rec: Recorded,
+}
+
+impl Context for MockCx<'_> {
+    fn conn(&self) -> ConnInfo<'_> {
+        ConnInfo {
+            uid: &self.uid,
+            orig_h: self.orig_h,
+            orig_p: self.orig_p,
+            resp_h: self.resp_h,
+            resp_p: self.resp_p,
+            transport: if self.tcp { Transport::Tcp } else { Transport::Udp },
+            start_time: self.start,
+        }
+    }
+    fn network_time(&self) -> f64 {
+        self.now
+    }
+    fn packet_time(&self) -> f64 {
+        self.now
+    }
+    fn confirm(&mut self) {
+        self.rec.confirmed = true;
+    }
+    fn violation(&mut self, reason: &str) {
+        self.rec.violations.push(reason.to_string());
+    }
+    fn weird(&mut self, weird: Weird, addl: Option<&str>, source: &str) {
+        self.rec
+            .weirds
+            .push((weird.name().to_string(), addl.map(str::to_string), source.to_string()));
+    }
+    fn weird_named(&mut self, name: &str, addl: Option<&str>, source: &str) {
+        self.rec
+            .weirds
+            .push((name.to_string(), addl.map(str::to_string), source.to_string()));
+    }
+    fn log(&mut self, stream: &'static str, row: &[Option<Value<'_>>]) {
+        assert_eq!(stream, "dns");
+        let mut out = Vec::new();
+        weir_logs::format::tsv_row(&mut out, self.schema, row);
+        while out.last() == Some(&b'\n') {
+            out.pop();
+        }
+        self.rec.rows.push(String::from_utf8_lossy(&out).into_owned());
+    }
+    fn history_once(&mut self, code: u8) {
+        if !self.rec.history.contains(&code) {
+            self.rec.history.push(code);
+        }
+    }
+    fn worker_state(&mut self) -> Option<&mut (dyn std::any::Any + Send)> {
+        None
+    }
+}
+
+pub const DNS_UDP_PORTS: [u16; 4] = [53, 137, 5353, 5355];
+
+/// One connection with the DNS analyzer attached.
+pub struct Conn {
+    pub orig: (IpAddr, u16),
+    pub resp: (IpAddr, u16),
+    pub tcp: bool,
+    pub start: f64,
+    pub last: f64,
+    pub next_check: f64,
+    pub an: DnsAnalyzer,
+    pub next_seq: [Option<u32>; 2],
+    pub pending: [BTreeMap<u32, Vec<u8>>; 2],
+    pub rec: Recorded,
+    pub fin: [bool; 2],
+}
+
+/// What one run produced: for each connection (in removal order) its rows, weirds and flags.
+pub struct Output {
+    pub conns: Vec<(Conn, Recorded)>,
+}
+
+fn key(p: &Payload) -> (bool, IpAddr, u16, IpAddr, u16) {
+    let a = (p.src, p.sport);
+    let b = (p.dst, p.dport);
+    if a <= b {
+        (p.tcp, a.0, a.1, b.0, b.1)
+    } else {
+        (p.tcp, b.0, b.1, a.0, a.1)
+    }
+}
+
+/// Runs the analyzer over a trace's payloads, with connections as Zeek would form them (simplified).
+pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Recorded> {
+    let mut conns: HashMap<(bool, IpAddr, u16, IpAddr, u16), Conn> = HashMap::new();
+    let mut done: Vec<Recorded> = Vec::new();
+    let mut order: Vec<(bool, IpAddr, u16, IpAddr, u16)> = Vec::new();
+    let mut uid_n = 0;
+    for p in payloads {
+        let k = key(p);
+        // Zeek's DNS_Analyzer::ExpireTimer for UDP (dns_session_timeout = 10 s).
+        if let Some(c) = conns.get_mut(&k) {
+            if !c.tcp {
+                let mut expired = false;
+                while c.next_check <= p.ts {
+                    if c.next_check - c.last >= 9.0 {
+                        expired = true;
+                        break;
+                    }
+                    c.next_check += 10.0;
+                }
+                if expired {
+                    let c = conns.remove(&k).unwrap();
+                    done.push(finish(c, schema));
+                }
+            }
+        }
+        if !conns.contains_key(&k) {
+            let mut orig = (p.src, p.sport);
+            let mut resp = (p.dst, p.dport);
+            if p.tcp {
+                // SYN-ACK first: the receiver is the originator.
+                if p.tcp_flags & 0x12 == 0x12 {
+                    core::mem::swap(&mut orig, &mut resp);
+                } else if p.tcp_flags & 0x02 == 0 && resp.1 != 53 && orig.1 == 53 {
+                    core::mem::swap(&mut orig, &mut resp);
+                }
+                if resp.1 != 53 {
+                    continue;
+                }
+            } else {
+                let likely = |port: u16| DNS_UDP_PORTS.contains(&port);
+                if !likely(resp.1) && likely(orig.1) {
+                    core::mem::swap(&mut orig, &mut resp);
+                }
+                if !likely(resp.1) {
+                    continue;
+                }
+            }
+            uid_n += 1;
+            conns.insert(
+                k,
+                Conn {
+                    orig,
+                    resp,
+                    tcp: p.tcp,
+                    start: p.ts,
+                    last: p.ts,
+                    next_check: p.ts + 10.0,
+                    an: DnsAnalyzer::new(cfg.clone()),
+                    next_seq: [None, None],
+                    pending: [BTreeMap::new(), BTreeMap::new()],
+                    rec: Recorded::default(),
+                    fin: [false, false],
+                },
+            );
+            order.push(k);
+        }
+        let c = conns.get_mut(&k).unwrap();
+        c.last = p.ts;
+        let is_orig = (p.src, p.sport) == c.orig;
+        let mut cx = MockCx {
+            uid: format!("C{uid_n}"),
+            orig_h: c.orig.0,
+            orig_p: c.orig.1,
+            resp_h: c.resp.0,
+            resp_p: c.resp.1,
+            tcp: c.tcp,
+            start: c.start,
+            now: p.ts,
+            schema,
+            rec: core::mem::take(&mut c.rec),
+        };
+        if !c.tcp {
+            c.an.deliver_packet(&mut cx, is_orig, &p.data);
+        } else {
+            let side = is_orig as usize;
+            let syn = p.tcp_flags & 0x02 != 0;
+            let fin = p.tcp_flags & 0x05 != 0;
+            let mut seq = p.seq;
+            if syn {
+                seq = seq.wrapping_add(1);
+                c.next_seq[side] = Some(seq);
+            }
+            if c.next_seq[side].is_none() {
+                c.next_seq[side] = Some(seq);
+            }
+            if !p.data.is_empty() {
+                c.pending[side].entry(seq).or_insert_with(|| p.data.clone());
+            }
+            // Deliver in order.
+            loop {
+                let next = c.next_seq[side].unwrap();
+                let Some((&s, _)) = c.pending[side].iter().find(|(&s, d)| {
+                    let off = next.wrapping_sub(s);
+                    (off as i32) >= 0 && (off as usize) < d.len()
+                }) else {
+                    // Drop stale segments entirely before `next`.
+                    c.pending[side].retain(|&s, d| {
+                        let end = s.wrapping_add(d.len() as u32);
+                        (end.wrapping_sub(next) as i32) > 0
+                    });
+                    break;
+                };
+                let d = c.pending[side].remove(&s).unwrap();
+                let off = next.wrapping_sub(s) as usize;
+                c.an.deliver_stream(&mut cx, is_orig, &d[off..]);
+                c.next_seq[side] = Some(s.wrapping_add(d.len() as u32));
+            }
+            if fin && !c.fin[side] {
+                c.fin[side] = true;
+                c.an.end_of_data(&mut cx, is_orig);
+            }
+        }
+        c.rec = cx.rec;
+    }
+    // End of input: remove the rest, in creation order.
+    for k in order {
+        if let Some(c) = conns.remove(&k) {
+            done.push(finish(c, schema));
+        }
+    }
+    done
+}
+
+fn finish(mut c: Conn, schema: &Schema) -> Recorded {
+    let mut cx = MockCx {
+        uid: "C".into(),
+        orig_h: c.orig.0,
+        orig_p: c.orig.1,
+        resp_h: c.resp.0,
+        resp_p: c.resp.1,
+        tcp: c.tcp,
+        start: c.start,
+        now: c.last,
+        schema,
+        rec: core::mem::take(&mut c.rec),
+    };
+    c.an.done(&mut cx);
+    let mut rec = cx.rec;
+    // weird.log ids are the connection's, after any flip the analyzer made.
+    let (o, r) = if c.an.flipped() {
+        (c.resp, c.orig)
+    } else {
+        (c.orig, c.resp)
+    };
+    let ids = format!("{}\t{}\t{}\t{}", o.0, o.1, r.0, r.1);
+    rec.weirds = rec
+        .weirds
+        .into_iter()
+        .map(|(n, a, s)| (n, a, format!("{s}\t{ids}")))
+        .collect();
+    if c.an.flipped() {
+        rec.history.insert(0, b'^');
+    }
+    rec
+}
