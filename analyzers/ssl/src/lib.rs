@@ -14,6 +14,8 @@
 
 pub mod consts;
 pub mod fingerprint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod parse;
 pub mod proto;
 pub mod session;
@@ -38,6 +40,7 @@ pub const SETTINGS: &[&str] = &[
     "X509::known_log_certs_maximum_size",
     "SSL::log_ja3",
     "SSL::log_ja4",
+    "X509::log_hostcerts_only",
 ];
 
 /// The analyzer's configuration, from [`Settings`].
@@ -59,6 +62,9 @@ pub struct Config {
     pub ja4: bool,
     /// Set by the analyzer for DTLS connections (JA4's protocol letter).
     pub dtls_hint: bool,
+    /// `policy/protocols/ssl/log-hostcerts-only.zeek` loaded: x509.log only gets host certificates (the
+    /// de-duplication cache still records the others, as the log policy hook runs after it).
+    pub log_hostcerts_only: bool,
 }
 
 impl Default for Config {
@@ -76,6 +82,7 @@ impl Default for Config {
             ja3: false,
             ja4: false,
             dtls_hint: false,
+            log_hostcerts_only: false,
         }
     }
 }
@@ -125,6 +132,7 @@ impl Config {
             ja3: s.bool("SSL::log_ja3", false)?,
             ja4: s.bool("SSL::log_ja4", false)?,
             dtls_hint: false,
+            log_hostcerts_only: s.bool("X509::log_hostcerts_only", false)?,
         })
     }
 }
@@ -375,7 +383,9 @@ impl SslAnalyzer {
                     client_cert,
                 } => {
                     let cache = cx.worker_state().and_then(|s| s.downcast_mut::<X509Cache>());
-                    if session::x509_should_log(cache, &self.cfg, &cert.fingerprint, host_cert, client_cert, ts) {
+                    if session::x509_should_log(cache, &self.cfg, &cert.fingerprint, host_cert, client_cert, ts)
+                        && (host_cert || !self.cfg.log_hostcerts_only)
+                    {
                         with_x509_row(ts, &cert, host_cert, client_cert, |vals| cx.log("x509", vals));
                     }
                 }

@@ -119,6 +119,8 @@ pub struct RunOutput {
     /// Connections whose analyzer confirmed (conn.log `service` = ssl), by key.
     pub confirmed: Vec<String>,
     pub violations: Vec<String>,
+    /// What each analyzed connection was fed: (tcp, [(is_orig, bytes)]).
+    pub streams: Vec<(bool, Vec<(bool, Vec<u8>)>)>,
 }
 
 struct MockCx<'a> {
@@ -200,6 +202,9 @@ struct Conn {
     confirmed: bool,
     violated: bool,
     dirs: [Dir; 2],
+    fed: Vec<(bool, Vec<u8>)>,
+    /// TCP connection first seen without a SYN (Zeek's `IsPartial()`: SSL gets no data).
+    partial: bool,
     /// Payloads held until detection decides (PIA buffering).
     held: Vec<(bool, Vec<u8>)>,
 }
@@ -260,6 +265,8 @@ pub fn run_trace(path: &Path, settings: &Settings) -> RunOutput {
                 violated: false,
                 dirs: [Dir::default(), Dir::default()],
                 held: Vec::new(),
+                partial: tcp && flags & 0x02 == 0,
+                fed: Vec::new(),
             });
             conns.insert((tcp, o.0, o.1, r.0, r.1), i);
             (i, !syn_ack)
@@ -372,6 +379,9 @@ pub fn run_trace(path: &Path, settings: &Settings) -> RunOutput {
         if c.confirmed {
             out.confirmed.push(key);
         }
+        if !c.fed.is_empty() {
+            out.streams.push((c.tcp, std::mem::take(&mut c.fed)));
+        }
     }
     out
 }
@@ -398,11 +408,12 @@ fn feed(
     is_orig: bool,
     data: &[u8],
 ) {
-    if c.violated && !c.confirmed {
+    if c.partial || (c.violated && !c.confirmed) {
         return; // DPD: a violation before confirmation detaches the analyzer
     }
     let uid = c.uid.clone();
     let Some(a) = c.analyzer.as_mut() else { return };
+    c.fed.push((is_orig, data.to_vec()));
     let conn = ConnInfo {
         uid: &uid,
         orig_h: c.orig.0,
