@@ -37,6 +37,7 @@ pub mod capture_loss;
 pub mod fuzzing;
 
 use std::collections::BTreeMap;
+pub use weir_api::Weird;
 
 /// Zeek's tunables (script-level constants in `init-bare.zeek`), with Zeek's defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -268,8 +269,8 @@ pub enum Event<'a> {
     /// Zeek's `rexmit_inconsistency(c, t1=old, t2=new, tcp_flags)` event (only with
     /// `Config::rexmit_inconsistency_handled`); `tcp_flags` are the current packet's flags.
     RexmitInconsistency { old: &'a [u8], new: &'a [u8] },
-    /// A weird for the connection (`tcp_analyzer->Weird(name)`).
-    Weird(&'static str),
+    /// A weird for the connection (`tcp_analyzer->Weird(name)`, source TCP).
+    Weird(Weird),
     /// Data for the signature matcher (`Conn()->Match(PAYLOAD, data, is_orig, bol=false,
     /// eol=false, clear=false)`), from `MatchUndelivered`.
     MatchUndelivered { data: &'a [u8] },
@@ -429,7 +430,7 @@ impl Reassembler {
         out: &mut F,
     ) -> bool {
         if (captured.len() as u64) < len {
-            out(Event::Weird("truncated_tcp_payload"));
+            out(Event::Weird(Weird::truncated_tcp_payload));
             return false;
         }
         if self.skip_deliveries {
@@ -442,12 +443,12 @@ impl Reassembler {
             && cfg.max_above_hole_without_any_acks != 0
             && self.num_undelivered_bytes() > cfg.max_above_hole_without_any_acks
         {
-            out(Event::Weird("above_hole_data_without_any_acks"));
+            out(Event::Weird(Weird::above_hole_data_without_any_acks));
             self.clear_blocks(budget);
             self.skip_deliveries = true;
         }
         if cfg.excessive_data_without_further_acks != 0 && self.data_size > cfg.excessive_data_without_further_acks {
-            out(Event::Weird("excessive_data_without_further_acks"));
+            out(Event::Weird(Weird::excessive_data_without_further_acks));
             self.clear_blocks(budget);
             self.skip_deliveries = true;
         }
@@ -690,6 +691,11 @@ impl Reassembler {
             seq = self.trim_seq;
         }
 
+        // Common case: appending after everything held (or nothing held): one piece.
+        if self.blocks.values().next_back().map_or(0, |b| b.upper) <= seq {
+            self.insert_piece(cfg, budget, info, seq, data, out);
+            return;
+        }
         // The parts of [seq, upper) no block covers (the data already held wins).
         let mut pieces: Vec<(u64, u64)> = Vec::new();
         let mut cursor = seq;
@@ -709,35 +715,48 @@ impl Reassembler {
         if cursor < upper {
             pieces.push((cursor, upper));
         }
-
         for (pseq, pupper) in pieces {
             let bytes = &data[(pseq - seq) as usize..(pupper - seq) as usize];
-            let cost = bytes.len() as u64 + BLOCK_OVERHEAD;
-            if self.make_room(budget, cost) {
-                self.data_size += bytes.len() as u64;
-                self.charge(budget, cost);
-                self.blocks.insert(
-                    pseq,
-                    Block {
-                        upper: pupper,
-                        data: bytes.into(),
-                    },
-                );
-                // Delivering as each piece is inserted gives the same deliveries, in the same
-                // order, as Zeek's single BlockInserted(first inserted piece).
-                self.block_inserted(cfg, budget, info, pseq, out);
-            } else {
-                budget.stats.refused_bytes += bytes.len() as u64;
-                if pseq <= self.last_reassem_seq && pupper > self.last_reassem_seq && !self.skip_deliveries {
-                    // Deliverable now: deliver without holding it, then whatever follows.
-                    let off = (self.last_reassem_seq - pseq) as usize;
-                    let s = self.last_reassem_seq;
-                    self.last_reassem_seq = pupper;
-                    self.deliver_block(s, &bytes[off..], out);
-                    if let Some((&k, _)) = self.blocks.range(self.last_reassem_seq..).next() {
-                        if k == self.last_reassem_seq {
-                            self.block_inserted(cfg, budget, info, k, out);
-                        }
+            self.insert_piece(cfg, budget, info, pseq, bytes, out);
+        }
+    }
+
+    /// Stores one piece of new data (no block overlaps it) and delivers what became deliverable.
+    fn insert_piece<F: FnMut(Event<'_>)>(
+        &mut self,
+        cfg: &Config,
+        budget: &mut Budget,
+        info: &EndpointInfo,
+        pseq: u64,
+        bytes: &[u8],
+        out: &mut F,
+    ) {
+        let pupper = pseq + bytes.len() as u64;
+        let cost = bytes.len() as u64 + BLOCK_OVERHEAD;
+        if self.make_room(budget, cost) {
+            self.data_size += bytes.len() as u64;
+            self.charge(budget, cost);
+            self.blocks.insert(
+                pseq,
+                Block {
+                    upper: pupper,
+                    data: bytes.into(),
+                },
+            );
+            // Delivering as each piece is inserted gives the same deliveries, in the same
+            // order, as Zeek's single BlockInserted(first inserted piece).
+            self.block_inserted(cfg, budget, info, pseq, out);
+        } else {
+            budget.stats.refused_bytes += bytes.len() as u64;
+            if pseq <= self.last_reassem_seq && pupper > self.last_reassem_seq && !self.skip_deliveries {
+                // Deliverable now: deliver without holding it, then whatever follows.
+                let off = (self.last_reassem_seq - pseq) as usize;
+                let s = self.last_reassem_seq;
+                self.last_reassem_seq = pupper;
+                self.deliver_block(s, &bytes[off..], out);
+                if let Some((&k, _)) = self.blocks.range(self.last_reassem_seq..).next() {
+                    if k == self.last_reassem_seq {
+                        self.block_inserted(cfg, budget, info, k, out);
                     }
                 }
             }
