@@ -42,6 +42,7 @@ pub mod frag;
 pub mod fuzzing;
 mod ip;
 mod link;
+pub mod tunnel;
 
 pub use ip::decode_ip;
 pub use link::{decode_frame, decode_frame_wire};
@@ -278,6 +279,20 @@ pub struct DecodeWeird {
     pub detail: Addl,
     /// weird.log `source`: the layer that raised it as Zeek names it (`IP`, `TCP`, `ETHERNET`...), or "" for none.
     pub source: &'static str,
+    /// Raised about a packet found inside a tunnel: Zeek then appends `_in_tunnel` to the name
+    /// (`session::Manager::Weird`). Only [`tunnel::decapsulate`] sets it; see [`DecodeWeird::log_name`].
+    pub in_tunnel: bool,
+}
+
+impl DecodeWeird {
+    /// The name weird.log gets: `weird.name()`, plus `_in_tunnel` when [`in_tunnel`](Self::in_tunnel).
+    pub fn log_name(&self) -> std::borrow::Cow<'static, str> {
+        if self.in_tunnel {
+            std::borrow::Cow::Owned(format!("{}_in_tunnel", self.weird.name()))
+        } else {
+            std::borrow::Cow::Borrowed(self.weird.name())
+        }
+    }
 }
 
 /// weird.log's `addl` as Zeek writes it, without allocating.
@@ -291,6 +306,8 @@ pub enum Addl {
     Text(&'static str),
     /// `(a > b)`, e.g. `nflog_bad_tlv_len`.
     Exceeds(u64, u64),
+    /// `key=n`, e.g. `unknown_gre_version`'s `version=2`.
+    KeyNum(&'static str, u32),
 }
 
 impl core::fmt::Display for Addl {
@@ -300,6 +317,7 @@ impl core::fmt::Display for Addl {
             Addl::Num(n) => write!(f, "{n}"),
             Addl::Text(t) => f.write_str(t),
             Addl::Exceeds(a, b) => write!(f, "({a} > {b})"),
+            Addl::KeyNum(k, n) => write!(f, "{k}={n}"),
         }
     }
 }
@@ -331,6 +349,7 @@ pub(crate) fn push_weird(
         addl,
         detail,
         source,
+        in_tunnel: false,
     });
 }
 
