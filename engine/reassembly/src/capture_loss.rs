@@ -1,5 +1,5 @@
 //! capture_loss.log, as Zeek's `policy/misc/capture-loss.zeek` computes and schedules it, from
-//! the worker's [`GapStats`](crate::GapStats) (Zeek's `get_gap_stats()`).
+//! the worker's [`GapStats`] (Zeek's `get_gap_stats()`).
 //!
 //! Zeek's script, step by step (with `-r`, where `network_time()` is 0 in `zeek_init`):
 //! 1. `zeek_init` schedules `take_measurement(0, 0, 0)` in `initial_watch_interval` (1 min), i.e.

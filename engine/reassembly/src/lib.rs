@@ -30,6 +30,59 @@
 //! `replaying=false` path of `DataSent` (Zeek never takes it: `TCP_Endpoint::DataSent` uses the
 //! default `replaying = true`).
 
+//!
+//! # Integration with the engine (`engine/core`)
+//!
+//! Per worker: one [`Budget`] (e.g. in the worker struct), one [`Config`], and one
+//! [`capture_loss::Scheduler`] fed with `budget.gaps`.
+//!
+//! Per TCP connection whose stream an analyzer wants (Zeek's `EnableReassembly`): a pair of
+//! reassemblers indexed like `TcpSession::ep` (`[Reassembler; 2]`, e.g.
+//! `Option<Box<[Reassembler; 2]>>` in the session or the `Analysis`; `Reassembler::new()` itself
+//! allocates nothing, blocks are allocated only when data must be held). On a flip the pair is
+//! swapped together with `ep` (in Zeek the reassembler belongs to the `TCP_Endpoint`).
+//! Connections without analysis get no reassembler and cost nothing.
+//!
+//! In Zeek's `TCPSessionAdapter::Process` order, for a segment from endpoint `i` (peer `p`),
+//! with `Processed` as returned by `TcpSession::process`:
+//! 1. `peer->AckReceived(rel_ack)` (after `UpdateStateMachine`, only for segments with ACK):
+//!    `r[p].ack_received(cfg, budget, &info(p), rel_ack, out)` with `processed.rel_ack`
+//!    (0 on ack underflow, as Zeek).
+//! 2. `endpoint->DataSent(...)` when `len > 0 && (caplen >= len || packet children, i.e. always
+//!    with ConnSize) && !RST && !Skipping() && !seq_underflow` (`processed.stream_ok`):
+//!    `r[i].data_sent(cfg, budget, &info(i), processed.rel_data_seq, len, captured_payload, out)`.
+//!    It raises `truncated_tcp_payload` itself when `captured_payload.len() < len` (so the engine's
+//!    own raise of that weird goes away for reassembled connections).
+//! 3. `endpoint->CheckEOF()` for every segment: `r[i].check_eof(&info(i), out)`.
+//! 4. `ConnectionClosed` (`TcpSession::finish`): Zeek defers the close while
+//!    `DataPending(endpoint)` (`!Skipping() && r[i].data_pending(&info(i))`, `close_deferred`);
+//!    on [`Event::EndpointEof`] Zeek's `EndpointEOF` runs: analyzers' `EndpointEOF(is_orig)` (the
+//!    analyzer API's `end_of_data`, which then replaces the call on `fin || rst`), and if the
+//!    close was deferred: `pending_data_when_closed` weird if still `DataPending` and both closed,
+//!    then `ConnectionClosed(endpoint, peer, deferred_gen_event)`.
+//! 5. Connection removal (`TCP_Endpoint::Done`): `r[k].done(cfg, budget, out)` for both (this
+//!    also returns the memory to the budget; use [`Reassembler::release`] if dropping otherwise).
+//!
+//! `info(k)` ([`EndpointInfo`]) is built from `ep[k]` and `ep[1-k]` (field docs name the Zeek
+//! accessor); the engine needs one new field, Zeek's `FIN_seq` (`rel_seq + seg_len` when the
+//! segment has FIN, next to `fin_cnt += 1`), and `peer_has_undelivered` is
+//! `r[1-k].has_undelivered_data()`.
+//!
+//! Events, for the direction `k` of the call (`is_orig = ep[k].is_orig`):
+//! * [`Event::Data`] → DPD probing and `deliver_stream(is_orig, data)` of the attached analyzers
+//!   (Zeek's `ForwardStream`);
+//! * [`Event::Undelivered`] → analyzers' `undelivered(is_orig, seq, len)`;
+//! * [`Event::ContentGap`] → conn.log `missed_bytes += len`;
+//! * [`Event::History`] → `core.add_history(code)` (already scaled: 1st, 10th, 100th gap);
+//! * [`Event::Weird`] → `core.weird(w, None, WeirdSource::Tcp)`;
+//! * [`Event::RexmitInconsistency`], [`Event::MatchUndelivered`] → nothing until
+//!   `policy/protocols/conn/weirds.zeek` / signatures exist (off in the default [`Config`]).
+//!
+//! capture_loss.log: call `scheduler.after_packet(network_time, &budget.gaps)` after each packet
+//! and `scheduler.finish(network_time, &budget.gaps)` at the end of input; write the rows with
+//! [`capture_loss::schema`] and [`capture_loss::Measurement::row`]. Zeek is one process: with
+//! several workers, sum their `GapStats` for one row per tick to match Zeek's output.
+
 #![forbid(unsafe_code)]
 
 pub mod capture_loss;
