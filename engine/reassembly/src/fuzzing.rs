@@ -2,7 +2,7 @@
 //!
 //! Input bytes are read as operations on the two directions of one connection sharing a small
 //! [`Budget`]: segments (at arbitrary relative sequence numbers, consistent or corrupted bytes,
-//! some truncated), ACKs, FINs, state changes, `skip_to_seq`, `done`. After every operation it
+//! some truncated), ACKs, FINs, state changes, `skip_to_seq`, `shed`, `done`. After every operation it
 //! checks:
 //! * the budget: `used() <= worker_limit`, every direction `<= direction_limit`, and `used()`
 //!   equals the sum of what the directions hold;
@@ -205,8 +205,13 @@ pub fn run(data: &[u8]) -> Summary {
             }
             6 => {
                 let Some(off) = inp.u16() else { break };
-                d.skip_involved = true;
-                d.r.skip_to_seq(&cfg, &mut budget, &d.info, off as u64 % 4400, &mut sink);
+                if off & 0x8000 != 0 {
+                    // Worker-wide shedding by the engine.
+                    d.r.shed(&mut budget, (off & 0x3ff) as u64);
+                } else {
+                    d.skip_involved = true;
+                    d.r.skip_to_seq(&cfg, &mut budget, &d.info, off as u64 % 4400, &mut sink);
+                }
             }
             _ => {
                 d.r.done(&cfg, &mut budget, &mut sink);

@@ -651,26 +651,48 @@ impl Reassembler {
         }
         budget.stats.eviction_events += 1;
         while !fits(self, budget) {
-            if let Some((&k, _)) = self.old_blocks.iter().next() {
-                let b = self.old_blocks.remove(&k).unwrap();
-                self.uncharge(budget, b.cost());
-                budget.stats.evicted_blocks += 1;
-                continue;
-            }
-            let Some((&k, b)) = self.blocks.iter().next() else {
+            if !self.evict_one(budget) {
                 return false;
-            };
-            let delivered = k < self.last_reassem_seq;
-            let n = b.data.len() as u64;
-            self.remove_block(budget, k);
-            budget.stats.evicted_blocks += 1;
-            if delivered {
-                budget.stats.evicted_delivered_bytes += n;
-            } else {
-                budget.stats.evicted_undelivered_bytes += n;
             }
         }
         true
+    }
+
+    /// Gives up the oldest thing held: an old block, else the lowest block (delivered ones come
+    /// first since they lie below the undelivered ones). False if nothing is held.
+    fn evict_one(&mut self, budget: &mut Budget) -> bool {
+        if let Some((&k, _)) = self.old_blocks.iter().next() {
+            let b = self.old_blocks.remove(&k).unwrap();
+            self.uncharge(budget, b.cost());
+            budget.stats.evicted_blocks += 1;
+            return true;
+        }
+        let Some((&k, b)) = self.blocks.iter().next() else {
+            return false;
+        };
+        let delivered = k < self.last_reassem_seq;
+        let n = b.data.len() as u64;
+        self.remove_block(budget, k);
+        budget.stats.evicted_blocks += 1;
+        if delivered {
+            budget.stats.evicted_delivered_bytes += n;
+        } else {
+            budget.stats.evicted_undelivered_bytes += n;
+        }
+        true
+    }
+
+    /// Gives up held data, in the eviction order of [`Budget`], until at least `bytes` (with
+    /// overhead) were freed or nothing is left; returns what was freed. For an engine that
+    /// wants worker-wide "oldest first" eviction: when `budget.used()` nears the worker limit
+    /// (or `budget.stats.refused_bytes` grows), shed from its least recently active connections.
+    pub fn shed(&mut self, budget: &mut Budget, bytes: u64) -> u64 {
+        let before = self.mem;
+        if before > 0 {
+            budget.stats.eviction_events += 1;
+        }
+        while before - self.mem < bytes && self.evict_one(budget) {}
+        before - self.mem
     }
 
     fn overlap<F: FnMut(Event<'_>)>(cfg: &Config, info: &EndpointInfo, b1: &[u8], b2: &[u8], out: &mut F) {

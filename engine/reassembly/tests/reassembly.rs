@@ -533,3 +533,23 @@ fn budget_holds_against_many_connections_with_initial_holes() {
     }
     assert_eq!(budget.used(), 0);
 }
+
+#[test]
+fn shed_gives_up_oldest_first() {
+    let cost = |n: u64| n + weir_reassembly::BLOCK_OVERHEAD;
+    let mut t = T::new();
+    t.send(1, b"abc"); // delivered, unacked
+    t.send(10, b"xyz"); // above a hole
+    t.send(20, b"uvw");
+    assert_eq!(t.r.shed(&mut t.budget, 1), cost(3));
+    assert_eq!(t.budget.stats.evicted_delivered_bytes, 3);
+    assert_eq!(t.r.shed(&mut t.budget, cost(3) + 1), 2 * cost(3));
+    assert_eq!(t.budget.stats.evicted_undelivered_bytes, 6);
+    assert_eq!(t.r.shed(&mut t.budget, 100), 0);
+    assert_eq!(t.budget.used(), 0);
+    // The shed data above the hole surfaces as part of the gap when acked.
+    assert_eq!(
+        t.ack(23),
+        vec![Ev::History(b'G', 1), Ev::ContentGap(4, 19), Ev::Undelivered(4, 19)]
+    );
+}
