@@ -129,7 +129,7 @@ pub fn fuzz_dtls(data: &[u8]) -> NullContext {
 pub fn fuzz_x509(data: &[u8]) {
     let mut weirds = Vec::new();
     if let Some(c) = crate::x509::parse_certificate(data, &mut weirds) {
-        crate::with_x509_row(1.0, &c, true, false, |row| {
+        crate::with_x509_row(&Config::default(), 1.0, &c, true, false, |row| {
             assert_eq!(row.len(), crate::x509_schema().fields.len())
         });
         let _ = crate::x509::cert_matches_host(&c, "www.example.com");

@@ -41,6 +41,8 @@ pub const SETTINGS: &[&str] = &[
     "SSL::log_ja3",
     "SSL::log_ja4",
     "X509::log_hostcerts_only",
+    "X509::log_tbs_sig_alg",
+    "X509::log_cert_base64",
 ];
 
 /// The analyzer's configuration, from [`Settings`].
@@ -65,6 +67,10 @@ pub struct Config {
     /// `policy/protocols/ssl/log-hostcerts-only.zeek` loaded: x509.log only gets host certificates (the
     /// de-duplication cache still records the others, as the log policy hook runs after it).
     pub log_hostcerts_only: bool,
+    /// `redef record X509::Certificate$tbs_sig_alg += { &log }`: x509.log gains `certificate.tbs_sig_alg`.
+    pub log_tbs_sig_alg: bool,
+    /// `policy/protocols/ssl/log-certs-base64.zeek`: x509.log gains `cert` (base64 DER).
+    pub log_cert_base64: bool,
 }
 
 impl Default for Config {
@@ -83,6 +89,8 @@ impl Default for Config {
             ja4: false,
             dtls_hint: false,
             log_hostcerts_only: false,
+            log_tbs_sig_alg: false,
+            log_cert_base64: false,
         }
     }
 }
@@ -133,6 +141,8 @@ impl Config {
             ja4: s.bool("SSL::log_ja4", false)?,
             dtls_hint: false,
             log_hostcerts_only: s.bool("X509::log_hostcerts_only", false)?,
+            log_tbs_sig_alg: s.bool("X509::log_tbs_sig_alg", false)?,
+            log_cert_base64: s.bool("X509::log_cert_base64", false)?,
         })
     }
 }
@@ -183,36 +193,47 @@ pub fn ssl_schema(cfg: &Config) -> Schema {
     Schema::new("ssl", &f)
 }
 
-/// x509.log's columns (`X509::Info` with `certificate`, `san`, `basic_constraints` flattened).
+/// x509.log's default columns (`X509::Info` with `certificate`, `san`, `basic_constraints` flattened).
 pub fn x509_schema() -> Schema {
+    x509_schema_for(&Config::default())
+}
+
+/// x509.log's columns for a configuration (`certificate.tbs_sig_alg`, `cert` when enabled).
+pub fn x509_schema_for(cfg: &Config) -> Schema {
     use FieldType::*;
-    Schema::new(
-        "x509",
-        &[
-            Field::new("ts", Time),
-            Field::new("fingerprint", String),
-            Field::new("certificate.version", Count),
-            Field::new("certificate.serial", String),
-            Field::new("certificate.subject", String),
-            Field::new("certificate.issuer", String),
-            Field::new("certificate.not_valid_before", Time),
-            Field::new("certificate.not_valid_after", Time),
-            Field::new("certificate.key_alg", String),
-            Field::new("certificate.sig_alg", String),
-            Field::new("certificate.key_type", String),
-            Field::new("certificate.key_length", Count),
-            Field::new("certificate.exponent", String),
-            Field::new("certificate.curve", String),
-            Field::new("san.dns", Vector(&STRING)),
-            Field::new("san.uri", Vector(&STRING)),
-            Field::new("san.email", Vector(&STRING)),
-            Field::new("san.ip", Vector(&ADDR)),
-            Field::new("basic_constraints.ca", Bool),
-            Field::new("basic_constraints.path_len", Count),
-            Field::new("host_cert", Bool),
-            Field::new("client_cert", Bool),
-        ],
-    )
+    let mut f = vec![
+        Field::new("ts", Time),
+        Field::new("fingerprint", String),
+        Field::new("certificate.version", Count),
+        Field::new("certificate.serial", String),
+        Field::new("certificate.subject", String),
+        Field::new("certificate.issuer", String),
+        Field::new("certificate.not_valid_before", Time),
+        Field::new("certificate.not_valid_after", Time),
+        Field::new("certificate.key_alg", String),
+        Field::new("certificate.sig_alg", String),
+        Field::new("certificate.key_type", String),
+        Field::new("certificate.key_length", Count),
+        Field::new("certificate.exponent", String),
+        Field::new("certificate.curve", String),
+    ];
+    if cfg.log_tbs_sig_alg {
+        f.push(Field::new("certificate.tbs_sig_alg", String));
+    }
+    f.extend([
+        Field::new("san.dns", Vector(&STRING)),
+        Field::new("san.uri", Vector(&STRING)),
+        Field::new("san.email", Vector(&STRING)),
+        Field::new("san.ip", Vector(&ADDR)),
+        Field::new("basic_constraints.ca", Bool),
+        Field::new("basic_constraints.path_len", Count),
+        Field::new("host_cert", Bool),
+        Field::new("client_cert", Bool),
+    ]);
+    if cfg.log_cert_base64 {
+        f.push(Field::new("cert", String));
+    }
+    Schema::new("x509", &f)
 }
 
 /// Calls `f` with the ssl.log row (schema order of [`ssl_schema`]) as values.
@@ -272,8 +293,9 @@ pub fn with_ssl_row<R>(
     f(&vals)
 }
 
-/// Calls `f` with the x509.log row (schema order of [`x509_schema`]).
+/// Calls `f` with the x509.log row (schema order of [`x509_schema_for`]).
 pub fn with_x509_row<R>(
+    cfg: &Config,
     ts: f64,
     c: &x509::CertInfo,
     host_cert: bool,
@@ -288,7 +310,8 @@ pub fn with_x509_row<R>(
     let uri = strs(&san.uri);
     let email = strs(&san.email);
     let ip: Option<Vec<Value<'_>>> = san.ip.as_ref().map(|v| v.iter().map(|a| Value::Addr(*a)).collect());
-    let vals: Vec<Option<Value<'_>>> = vec![
+    let b64 = cfg.log_cert_base64.then(|| x509::base64(&c.der));
+    let mut vals: Vec<Option<Value<'_>>> = vec![
         Some(Value::Time(ts)),
         Some(Value::str(&c.fingerprint)),
         Some(Value::Count(c.version)),
@@ -303,6 +326,11 @@ pub fn with_x509_row<R>(
         c.key_length.map(Value::Count),
         c.exponent.as_deref().map(Value::str),
         c.curve.as_deref().map(Value::str),
+    ];
+    if cfg.log_tbs_sig_alg {
+        vals.push(Some(Value::str(&c.tbs_sig_alg)));
+    }
+    vals.extend([
         dns.as_deref().map(Value::List),
         uri.as_deref().map(Value::List),
         email.as_deref().map(Value::List),
@@ -311,7 +339,10 @@ pub fn with_x509_row<R>(
         c.basic_constraints.and_then(|b| b.1).map(Value::Count),
         Some(Value::Bool(host_cert)),
         Some(Value::Bool(client_cert)),
-    ];
+    ]);
+    if let Some(b) = &b64 {
+        vals.push(Some(Value::str(b)));
+    }
     f(&vals)
 }
 
@@ -386,7 +417,9 @@ impl SslAnalyzer {
                     if session::x509_should_log(cache, &self.cfg, &cert.fingerprint, host_cert, client_cert, ts)
                         && (host_cert || !self.cfg.log_hostcerts_only)
                     {
-                        with_x509_row(ts, &cert, host_cert, client_cert, |vals| cx.log("x509", vals));
+                        with_x509_row(&self.cfg, ts, &cert, host_cert, client_cert, |vals| {
+                            cx.log("x509", vals)
+                        });
                     }
                 }
                 Action::Disable => {

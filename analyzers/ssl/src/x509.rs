@@ -34,6 +34,8 @@ pub struct CertInfo {
     pub basic_constraints: Option<(bool, Option<u64>)>,
     /// DNS names of the SAN extension as `x509_check_cert_hostname` sees them (None: no SAN extension).
     pub san_dns_for_match: Option<Vec<String>>,
+    /// The DER encoding.
+    pub der: Vec<u8>,
 }
 
 /// `X509::SubjectAlternativeName`: each list is None when the certificate has no entry of that kind.
@@ -135,7 +137,27 @@ pub fn parse_certificate(der: &[u8], weirds: &mut CertWeirds) -> Option<CertInfo
         san,
         basic_constraints,
         san_dns_for_match,
+        der: der.to_vec(),
     })
+}
+
+/// Standard base64 with padding (Zeek's `encode_base64`).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        s.push(A[(n >> 18) as usize & 63] as char);
+        s.push(A[(n >> 12) as usize & 63] as char);
+        s.push(if c.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        s.push(if c.len() > 2 { A[n as usize & 63] as char } else { '=' });
+    }
+    s
 }
 
 /// `i2a_ASN1_INTEGER`: upper-case hex of the magnitude, `-` for negatives, `00` for zero, a `\` + newline

@@ -47,6 +47,12 @@ fn manifest() -> Vec<Expect> {
                 }
             }
         }
+        if notes.contains("X509::Certificate$tbs_sig_alg += { &log }") {
+            settings.insert("X509::log_tbs_sig_alg", "T");
+        }
+        if scripts.contains("protocols/ssl/log-certs-base64") {
+            settings.insert("X509::log_cert_base64", "T");
+        }
         if scripts.contains("protocols/ssl/log-hostcerts-only") {
             settings.insert("X509::log_hostcerts_only", "T");
         }
@@ -112,7 +118,7 @@ fn compare(e: &Expect) -> Result<(usize, usize, usize, Vec<String>, usize), Stri
     let cfg = weir_ssl::Config::from_settings(&e.settings).map_err(|x| x.to_string())?;
     let schema = match e.ty.as_str() {
         "ssl" => weir_ssl::ssl_schema(&cfg),
-        "x509" => weir_ssl::x509_schema(),
+        "x509" => weir_ssl::x509_schema_for(&cfg),
         _ => weir_api::log::Schema::new(
             "weird",
             &["uid", "name", "addl", "source"].map(|n| weir_api::log::Field::new(n, weir_api::log::FieldType::String)),

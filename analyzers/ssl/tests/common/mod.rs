@@ -215,7 +215,7 @@ pub fn run_trace(path: &Path, settings: &Settings) -> RunOutput {
     let pkts = read_trace(path);
     let cfg = weir_ssl::Config::from_settings(settings).expect("settings");
     let ssl_schema = weir_ssl::ssl_schema(&cfg);
-    let x509_schema = weir_ssl::x509_schema();
+    let x509_schema = weir_ssl::x509_schema_for(&cfg);
     let mut cache = (weir_ssl::SSL.worker_state.unwrap())();
     let mut out = RunOutput::default();
     let dcfg = DecodeConfig {
