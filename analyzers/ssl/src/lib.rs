@@ -42,6 +42,7 @@ pub const SETTINGS: &[&str] = &[
     "SSL::log_ja4",
     "X509::log_hostcerts_only",
     "X509::log_tbs_sig_alg",
+    "SSL::log_requested_client_certificate_authorities",
     "X509::log_cert_base64",
 ];
 
@@ -71,6 +72,9 @@ pub struct Config {
     pub log_tbs_sig_alg: bool,
     /// `policy/protocols/ssl/log-certs-base64.zeek`: x509.log gains `cert` (base64 DER).
     pub log_cert_base64: bool,
+    /// `policy/protocols/ssl/certificate-request-info.zeek`: ssl.log gains
+    /// `requested_client_certificate_authorities`.
+    pub log_requested_cas: bool,
 }
 
 impl Default for Config {
@@ -91,6 +95,7 @@ impl Default for Config {
             log_hostcerts_only: false,
             log_tbs_sig_alg: false,
             log_cert_base64: false,
+            log_requested_cas: false,
         }
     }
 }
@@ -143,6 +148,7 @@ impl Config {
             log_hostcerts_only: s.bool("X509::log_hostcerts_only", false)?,
             log_tbs_sig_alg: s.bool("X509::log_tbs_sig_alg", false)?,
             log_cert_base64: s.bool("X509::log_cert_base64", false)?,
+            log_requested_cas: s.bool("SSL::log_requested_client_certificate_authorities", false)?,
         })
     }
 }
@@ -182,6 +188,9 @@ pub fn ssl_schema(cfg: &Config) -> Schema {
         f.push(Field::new("client_issuer", String));
     }
     f.push(Field::new("sni_matches_cert", Bool));
+    if cfg.log_requested_cas {
+        f.push(Field::new("requested_client_certificate_authorities", Vector(&STRING)));
+    }
     if cfg.ja3 {
         f.push(Field::new("ja3", String));
         f.push(Field::new("ja3s", String));
@@ -282,6 +291,13 @@ pub fn with_ssl_row<R>(
         vals.push(s(&row.client_issuer));
     }
     vals.push(row.sni_matches_cert.map(Value::Bool));
+    let cas: Option<Vec<Value<'_>>> = row
+        .requested_client_certificate_authorities
+        .as_ref()
+        .map(|v| v.iter().map(|s| Value::str(s)).collect());
+    if cfg.log_requested_cas {
+        vals.push(cas.as_deref().map(Value::List));
+    }
     if cfg.ja3 {
         vals.push(s(&row.ja3));
         vals.push(s(&row.ja3s));

@@ -107,6 +107,11 @@ pub enum Event {
         is_client: bool,
         content_type: u16,
     },
+    /// A CertificateRequest: the certificate authorities' DER names.
+    CertificateRequest {
+        is_client: bool,
+        authorities: Vec<Vec<u8>>,
+    },
     /// A Certificate message's certificates (DER), as files from the client or the server.
     Certificates {
         is_client: bool,
@@ -781,7 +786,7 @@ impl Proto {
             13 => {
                 let uses = self.uses_sig_alg();
                 let mut r = Reader::new(body);
-                let p = (|| -> Result<(), Short> {
+                let p = (|| -> Result<Vec<Vec<u8>>, Short> {
                     let l = r.u8()? as usize;
                     r.bytes(l)?;
                     if uses {
@@ -793,14 +798,19 @@ impl Proto {
                     }
                     let l = r.u16()? as usize;
                     let mut c = Reader::new(r.bytes(l)?);
+                    let mut cas = Vec::new();
                     while c.remaining() > 0 {
                         let l = c.u16()? as usize;
-                        c.bytes(l)?;
+                        cas.push(c.bytes(l)?.to_vec());
                     }
-                    Ok(())
+                    Ok(cas)
                 })();
-                if p.is_err() {
-                    return self.exception(ev, "CertificateRequest");
+                match p {
+                    Err(_) => return self.exception(ev, "CertificateRequest"),
+                    Ok(authorities) => ev.push(Event::CertificateRequest {
+                        is_client: is_orig ^ self.flipped,
+                        authorities,
+                    }),
                 }
             }
             14 | 15 | 16 | 20 | 21 => {}

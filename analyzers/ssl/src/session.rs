@@ -47,6 +47,8 @@ pub struct SslRow {
     pub client_subject: Option<String>,
     pub client_issuer: Option<String>,
     pub sni_matches_cert: Option<bool>,
+    /// `requested_client_certificate_authorities` (policy/protocols/ssl/certificate-request-info).
+    pub requested_client_certificate_authorities: Option<Vec<String>>,
     pub ja3: Option<String>,
     pub ja3s: Option<String>,
     pub ja4: Option<String>,
@@ -360,6 +362,14 @@ impl Session {
                     return;
                 }
                 out.push(Action::Weird("ssl_early_application_data".into(), None));
+            }
+            Event::CertificateRequest { is_client, authorities } => {
+                if is_client {
+                    return;
+                }
+                let info = self.set_session(now);
+                info.row.requested_client_certificate_authorities =
+                    Some(authorities.iter().map(|a| x509::parse_distinguished_name(a)).collect());
             }
             Event::Certificates { is_client, certs } => {
                 for (i, der) in certs.iter().enumerate() {

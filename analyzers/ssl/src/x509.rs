@@ -612,3 +612,22 @@ impl X509Cache {
         true
     }
 }
+
+/// `parse_distinguished_name`: a DER Name rendered with `XN_FLAG_RFC2253` (at most 255 bytes, as Zeek's
+/// buffer); "" when it does not parse.
+pub fn parse_distinguished_name(der: &[u8]) -> String {
+    match X509Name::from_der(der) {
+        Ok((_, name)) => {
+            let mut s = name_rfc2253(&name);
+            if s.len() > 255 {
+                let mut cut = 255;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                s.truncate(cut);
+            }
+            s
+        }
+        Err(_) => String::new(),
+    }
+}

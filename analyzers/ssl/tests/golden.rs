@@ -50,6 +50,9 @@ fn manifest() -> Vec<Expect> {
         if notes.contains("X509::Certificate$tbs_sig_alg += { &log }") {
             settings.insert("X509::log_tbs_sig_alg", "T");
         }
+        if scripts.contains("protocols/ssl/certificate-request-info") {
+            settings.insert("SSL::log_requested_client_certificate_authorities", "T");
+        }
         if scripts.contains("protocols/ssl/log-certs-base64") {
             settings.insert("X509::log_cert_base64", "T");
         }
