@@ -125,7 +125,8 @@ struct CAsm {
 
 impl CAsm {
     fn i(&mut self, code: u16, k: u32) {
-        self.code.push((SockFilter { code, jt: 0, jf: 0, k }, Tgt::Next, Tgt::Next));
+        self.code
+            .push((SockFilter { code, jt: 0, jf: 0, k }, Tgt::Next, Tgt::Next));
     }
     fn j(&mut self, code: u16, k: u32, jt: Tgt, jf: Tgt) {
         self.code.push((SockFilter { code, jt: 0, jf: 0, k }, jt, jf));

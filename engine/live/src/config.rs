@@ -144,17 +144,23 @@ pub fn parse_node_cfg(text: &str) -> Result<LiveConfig, String> {
         g.name = name.clone();
         if let Some(m) = get("lb_method") {
             if !matches!(m.to_ascii_lowercase().as_str(), "custom" | "af_packet") {
-                return Err(format!("node.cfg [{name}]: lb_method {m:?} (weir supports custom/af_packet)"));
+                return Err(format!(
+                    "node.cfg [{name}]: lb_method {m:?} (weir supports custom/af_packet)"
+                ));
             }
         }
         if let Some(p) = get("lb_procs") {
-            g.workers = p.parse().map_err(|_| format!("node.cfg [{name}]: bad lb_procs {p:?}"))?;
+            g.workers = p
+                .parse()
+                .map_err(|_| format!("node.cfg [{name}]: bad lb_procs {p:?}"))?;
         }
         if let Some(p) = get("pin_cpus") {
             g.pin = parse_cpus(p).map_err(|e| format!("node.cfg [{name}]: {e}"))?;
         }
         if let Some(p) = get("af_packet_fanout_id") {
-            g.socket.fanout_id = p.parse().map_err(|_| format!("node.cfg [{name}]: bad fanout id {p:?}"))?;
+            g.socket.fanout_id = p
+                .parse()
+                .map_err(|_| format!("node.cfg [{name}]: bad fanout id {p:?}"))?;
         }
         if let Some(p) = get("af_packet_fanout_mode") {
             g.socket.fanout = Some(FanoutMode::parse(p).map_err(|e| format!("node.cfg [{name}]: {e}"))?);
@@ -219,7 +225,10 @@ pub fn parse_toml(text: &str) -> Result<FileConfig, String> {
     let boolean = |v: &Item, k: &str| -> Result<Option<bool>, String> {
         match v.get(k) {
             None => Ok(None),
-            Some(i) => i.as_bool().map(Some).ok_or_else(|| format!("{k}: expected true or false")),
+            Some(i) => i
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| format!("{k}: expected true or false")),
         }
     };
     let root = doc.as_item();
@@ -336,7 +345,10 @@ mod tests {
         let c = parse_node_cfg(text).unwrap();
         assert_eq!(c.groups.len(), 2);
         let g = &c.groups[0];
-        assert_eq!((g.name.as_str(), g.interface.as_str(), g.workers), ("worker-1", "eth0", 4));
+        assert_eq!(
+            (g.name.as_str(), g.interface.as_str(), g.workers),
+            ("worker-1", "eth0", 4)
+        );
         assert_eq!(g.pin, Pinning::Cpus(vec![0, 1, 2, 3]));
         assert_eq!(g.socket.fanout, Some(FanoutMode::Ebpf));
         assert_eq!((g.socket.fanout_id, g.socket.buffer_size), (42, 64 << 20));

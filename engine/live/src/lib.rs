@@ -283,7 +283,6 @@ fn wall() -> f64 {
         .unwrap_or(0.0)
 }
 
-
 /// A reassembled datagram for the worker that owns its connection.
 struct Fwd {
     ts: f64,
@@ -507,7 +506,9 @@ fn maybe_fragment(f: &[u8]) -> bool {
     }
     let ip = off + 2;
     match et {
-        0x0800 => f.get(ip + 6..ip + 8).is_some_and(|b| u16::from_be_bytes([b[0], b[1]]) & 0x3fff != 0),
+        0x0800 => f
+            .get(ip + 6..ip + 8)
+            .is_some_and(|b| u16::from_be_bytes([b[0], b[1]]) & 0x3fff != 0),
         0x86dd => f.get(ip + 6).is_some_and(|&nh| matches!(nh, 0 | 43 | 44 | 60)),
         _ => false,
     }
@@ -608,7 +609,7 @@ fn worker_loop(
         }
         let Some(mut block) = ctx.ring.next_block() else {
             ctx.ring.wait(ctx.idle_ms);
-            if ctx.ring.next_block().is_none() {
+            if !ctx.ring.ready() {
                 // Idle: network time follows the clock, so timers and stats.log keep going.
                 tick!(wall());
             }

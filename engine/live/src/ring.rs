@@ -197,7 +197,9 @@ impl Ring {
         // before is thrown away (there is nothing: the drop-all filter ran first).
         match filter {
             Some(f) => attach_cbpf(fd, libc::SOL_SOCKET, SO_ATTACH_FILTER, f).map_err(|e| err("capture filter", e))?,
-            None => setsockopt(fd, libc::SOL_SOCKET, SO_DETACH_FILTER, &0i32).map_err(|e| err("SO_DETACH_FILTER", e))?,
+            None => {
+                setsockopt(fd, libc::SOL_SOCKET, SO_DETACH_FILTER, &0i32).map_err(|e| err("SO_DETACH_FILTER", e))?
+            }
         }
         // Reset the counters: what the drop-all filter rejected was never counted, but be sure.
         let _ = ring.read_stats();
@@ -215,14 +217,20 @@ impl Ring {
         unsafe { self.map.as_ptr().add(i * self.block_size).cast() }
     }
 
-    /// The next block, if the kernel has handed it to user space.
-    pub fn next_block(&mut self) -> Option<Block<'_>> {
+    /// Whether the kernel has handed the next block to user space.
+    pub fn ready(&self) -> bool {
         let b = self.block(self.next);
         // SAFETY: the descriptor lives in the mapping; the kernel writes it, hence volatile.
         let status = unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*b).block_status)) };
-        if status & TP_STATUS_USER == 0 {
+        status & TP_STATUS_USER != 0
+    }
+
+    /// The next block, if the kernel has handed it to user space.
+    pub fn next_block(&mut self) -> Option<Block<'_>> {
+        if !self.ready() {
             return None;
         }
+        let b = self.block(self.next);
         fence(Ordering::Acquire);
         Some(Block {
             ring: self,

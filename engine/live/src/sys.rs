@@ -229,7 +229,10 @@ pub fn bpf_prog_load(insns: &[BpfInsn]) -> io::Result<libc::c_int> {
             let e = io::Error::last_os_error();
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let text = String::from_utf8_lossy(&log[..end]);
-            return Err(io::Error::new(e.kind(), format!("bpf(BPF_PROG_LOAD): {e}; verifier: {text}")));
+            return Err(io::Error::new(
+                e.kind(),
+                format!("bpf(BPF_PROG_LOAD): {e}; verifier: {text}"),
+            ));
         }
     }
     unreachable!()

@@ -59,7 +59,9 @@ fn real_main() -> Result<(), String> {
     let mut i = 0;
     let next = |i: &mut usize| -> Result<String, String> {
         *i += 1;
-        args.get(*i).cloned().ok_or_else(|| format!("{} needs a value", args[*i - 1]))
+        args.get(*i)
+            .cloned()
+            .ok_or_else(|| format!("{} needs a value", args[*i - 1]))
     };
     while i < args.len() {
         let a = args[i].clone();
@@ -77,7 +79,9 @@ fn real_main() -> Result<(), String> {
             "--fanout-id" => g.socket.fanout_id = next(&mut i)?.parse().map_err(|_| "bad --fanout-id")?,
             "--buffer-size" => g.socket.buffer_size = parse_size(&next(&mut i)?)?,
             "--block-size" => g.socket.block_size = parse_size(&next(&mut i)?)?,
-            "--block-timeout" => g.socket.block_timeout_ms = next(&mut i)?.parse().map_err(|_| "bad --block-timeout")?,
+            "--block-timeout" => {
+                g.socket.block_timeout_ms = next(&mut i)?.parse().map_err(|_| "bad --block-timeout")?
+            }
             "--defrag" => g.socket.defrag = true,
             "--checksum" => g.checksum = ChecksumMode::parse(&next(&mut i)?)?,
             "--no-promisc" => g.socket.promisc = false,
