@@ -43,6 +43,7 @@ pub const SETTINGS: &[&str] = &[
     "X509::log_hostcerts_only",
     "X509::log_tbs_sig_alg",
     "SSL::log_requested_client_certificate_authorities",
+    "SSL::log_ext",
     "X509::log_cert_base64",
 ];
 
@@ -75,6 +76,8 @@ pub struct Config {
     /// `policy/protocols/ssl/certificate-request-info.zeek`: ssl.log gains
     /// `requested_client_certificate_authorities`.
     pub log_requested_cas: bool,
+    /// `policy/protocols/ssl/ssl-log-ext.zeek`: its 20 columns.
+    pub log_ext: bool,
 }
 
 impl Default for Config {
@@ -96,6 +99,7 @@ impl Default for Config {
             log_tbs_sig_alg: false,
             log_cert_base64: false,
             log_requested_cas: false,
+            log_ext: false,
         }
     }
 }
@@ -149,12 +153,37 @@ impl Config {
             log_tbs_sig_alg: s.bool("X509::log_tbs_sig_alg", false)?,
             log_cert_base64: s.bool("X509::log_cert_base64", false)?,
             log_requested_cas: s.bool("SSL::log_requested_client_certificate_authorities", false)?,
+            log_ext: s.bool("SSL::log_ext", false)?,
         })
     }
 }
 
 static STRING: FieldType = FieldType::String;
 static ADDR: FieldType = FieldType::Addr;
+static COUNT: FieldType = FieldType::Count;
+
+const EXT_FIELDS: &[(&str, bool)] = &[
+    ("server_version", false),
+    ("client_version", false),
+    ("client_ciphers", true),
+    ("ssl_client_exts", true),
+    ("ssl_server_exts", true),
+    ("ticket_lifetime_hint", false),
+    ("dh_param_size", false),
+    ("point_formats", true),
+    ("client_curves", true),
+    ("orig_alpn", true),
+    ("client_supported_versions", true),
+    ("server_supported_version", false),
+    ("psk_key_exchange_modes", true),
+    ("client_key_share_groups", true),
+    ("server_key_share_group", false),
+    ("client_comp_methods", true),
+    ("sigalgs", true),
+    ("hashalgs", true),
+    ("ech_kdf_id", false),
+    ("ech_aead_id", false),
+];
 
 /// ssl.log's columns for a configuration: the subject/issuer columns only when their `SSL::log_include_*`
 /// option is set (files.zeek excludes them from the default filter otherwise); JA3/JA4 at the end.
@@ -190,6 +219,16 @@ pub fn ssl_schema(cfg: &Config) -> Schema {
     f.push(Field::new("sni_matches_cert", Bool));
     if cfg.log_requested_cas {
         f.push(Field::new("requested_client_certificate_authorities", Vector(&STRING)));
+    }
+    if cfg.log_ext {
+        for &(name, vec) in EXT_FIELDS {
+            let ty = match (name, vec) {
+                ("orig_alpn", _) => Vector(&STRING),
+                (_, true) => Vector(&COUNT),
+                (_, false) => Count,
+            };
+            f.push(Field::new(name, ty));
+        }
     }
     if cfg.ja3 {
         f.push(Field::new("ja3", String));
@@ -297,6 +336,50 @@ pub fn with_ssl_row<R>(
         .map(|v| v.iter().map(|s| Value::str(s)).collect());
     if cfg.log_requested_cas {
         vals.push(cas.as_deref().map(Value::List));
+    }
+    let x = &row.ext;
+    let cl = |v: &Option<Vec<u64>>| -> Option<Vec<Value<'static>>> {
+        v.as_ref().map(|v| v.iter().map(|&c| Value::Count(c)).collect())
+    };
+    let lists = [
+        cl(&x.client_ciphers),
+        cl(&x.ssl_client_exts),
+        cl(&x.ssl_server_exts),
+        cl(&x.point_formats),
+        cl(&x.client_curves),
+        cl(&x.client_supported_versions),
+        cl(&x.psk_key_exchange_modes),
+        cl(&x.client_key_share_groups),
+        cl(&x.client_comp_methods),
+        cl(&x.sigalgs),
+        cl(&x.hashalgs),
+    ];
+    let alpn: Option<Vec<Value<'_>>> = x.orig_alpn.as_ref().map(|v| v.iter().map(|p| Value::Str(p)).collect());
+    if cfg.log_ext {
+        let c = |v: Option<u64>| v.map(Value::Count);
+        let l = |i: usize| lists[i].as_deref().map(Value::List);
+        vals.extend([
+            c(x.server_version),
+            c(x.client_version),
+            l(0),
+            l(1),
+            l(2),
+            c(x.ticket_lifetime_hint),
+            c(x.dh_param_size),
+            l(3),
+            l(4),
+            alpn.as_deref().map(Value::List),
+            l(5),
+            c(x.server_supported_version),
+            l(6),
+            l(7),
+            c(x.server_key_share_group),
+            l(8),
+            l(9),
+            l(10),
+            c(x.ech_kdf_id),
+            c(x.ech_aead_id),
+        ]);
     }
     if cfg.ja3 {
         vals.push(s(&row.ja3));

@@ -34,8 +34,8 @@ pub enum ExtContent<'a> {
     PskClient,
     PskServer(u16),
     ConnectionId(&'a [u8]),
-    /// ECH outer (type 0) or other type
-    Ech(u8),
+    /// ECH: type, and (kdf_id, aead_id) for the outer form (type 0)
+    Ech(u8, Option<(u16, u16)>),
 }
 
 pub const EXT_SERVER_NAME: u16 = 0;
@@ -205,16 +205,18 @@ fn parse_ext_content<'a>(
         }
         EXT_ENCRYPTED_CLIENT_HELLO => {
             let t = r.u8()?;
+            let mut ids = None;
             if t == 0 {
-                r.u16()?;
-                r.u16()?;
+                let kdf = r.u16()?;
+                let aead = r.u16()?;
                 r.u8()?;
                 let l = r.u16()? as usize;
                 r.bytes(l)?;
                 let l = r.u16()? as usize;
                 r.bytes(l)?;
+                ids = Some((kdf, aead));
             }
-            ExtContent::Ech(t)
+            ExtContent::Ech(t, ids)
         }
         _ => ExtContent::None,
     })
@@ -342,14 +344,26 @@ pub fn kex_kind(c: u32) -> Kex {
     }
 }
 
-/// Parses a ServerKeyExchange; Ok(Some(curve)) for a named ECDH curve.
-pub fn parse_server_key_exchange(body: &[u8], kex: Kex, uses_sig_alg: bool) -> Result<Option<u16>, Short> {
+/// What a ServerKeyExchange told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KexParams {
+    /// A named ECDH curve.
+    Curve(u16),
+    /// DH parameters: the length of Ys in bytes.
+    Dh {
+        ys_len: usize,
+    },
+    None,
+}
+
+/// Parses a ServerKeyExchange.
+pub fn parse_server_key_exchange(body: &[u8], kex: Kex, uses_sig_alg: bool) -> Result<KexParams, Short> {
     let mut r = Reader::new(body);
     match kex {
         Kex::Ecdhe | Kex::EcdhAnon => {
             let t = r.u8()?;
             if t != 3 {
-                return Ok(None);
+                return Ok(KexParams::None);
             }
             let curve = r.u16()?;
             let pl = r.u8()? as usize;
@@ -361,12 +375,14 @@ pub fn parse_server_key_exchange(body: &[u8], kex: Kex, uses_sig_alg: bool) -> R
                 let sl = r.u16()? as usize;
                 r.bytes(sl)?;
             }
-            Ok(Some(curve))
+            Ok(KexParams::Curve(curve))
         }
         Kex::Dhe | Kex::DhAnon => {
+            let mut ys_len = 0;
             for _ in 0..3 {
                 let l = r.u16()? as usize;
                 r.bytes(l)?;
+                ys_len = l;
             }
             if kex == Kex::Dhe {
                 if uses_sig_alg {
@@ -375,8 +391,8 @@ pub fn parse_server_key_exchange(body: &[u8], kex: Kex, uses_sig_alg: bool) -> R
                 let sl = r.u16()? as usize;
                 r.bytes(sl)?;
             }
-            Ok(None)
+            Ok(KexParams::Dh { ys_len })
         }
-        Kex::Other => Ok(None),
+        Kex::Other => Ok(KexParams::None),
     }
 }

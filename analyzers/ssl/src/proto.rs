@@ -39,6 +39,7 @@ pub enum Event {
         record_version: u16,
         session_id: Vec<u8>,
         ciphers: Vec<u32>,
+        comp_methods: Vec<u8>,
         /// Extension codes in order (JA3/JA4).
         ext_codes: Vec<u16>,
     },
@@ -47,7 +48,23 @@ pub enum Event {
         server_random: Vec<u8>,
         session_id: Vec<u8>,
         cipher: u32,
+        comp_method: u8,
         ext_codes: Vec<u16>,
+    },
+    SessionTicket {
+        lifetime_hint: u32,
+    },
+    DhServerParams {
+        ys_len: usize,
+    },
+    PskKeyExchangeModes {
+        is_client: bool,
+        modes: Vec<u8>,
+    },
+    EncryptedClientHello {
+        is_client: bool,
+        kdf_id: u16,
+        aead_id: u16,
     },
     Extension {
         is_client: bool,
@@ -564,6 +581,7 @@ impl Proto {
                     record_version: 0,
                     session_id,
                     ciphers,
+                    comp_methods: Vec::new(),
                     ext_codes: Vec::new(),
                 });
                 true
@@ -610,6 +628,7 @@ impl Proto {
             server_random: conn_id,
             session_id: Vec::new(),
             cipher: ciphers.first().copied().unwrap_or(0),
+            comp_method: 0,
             ext_codes: Vec::new(),
         });
         if !cert.is_empty() {
@@ -706,6 +725,7 @@ impl Proto {
                             record_version: self.record_version,
                             session_id: ch.session_id.to_vec(),
                             ciphers: ch.ciphers.clone(),
+                            comp_methods: ch.compression.clone(),
                             ext_codes: ch.extensions.iter().map(|e| e.code).collect(),
                         });
                     }
@@ -728,6 +748,7 @@ impl Proto {
                             server_random: sh.random.to_vec(),
                             session_id: sh.session_id.to_vec(),
                             cipher: sh.cipher,
+                            comp_method: sh.compression,
                             ext_codes: sh.extensions.iter().map(|e| e.code).collect(),
                         });
                         self.set_version(sh.version);
@@ -748,14 +769,15 @@ impl Proto {
             }
             4 => {
                 let mut r = Reader::new(body);
-                let p = (|| -> Result<(), Short> {
-                    r.u32()?;
+                let p = (|| -> Result<u32, Short> {
+                    let hint = r.u32()?;
                     let l = r.u16()? as usize;
                     r.bytes(l)?;
-                    Ok(())
+                    Ok(hint)
                 })();
-                if p.is_err() {
-                    return self.exception(ev, "SessionTicketHandshake");
+                match p {
+                    Err(_) => return self.exception(ev, "SessionTicketHandshake"),
+                    Ok(lifetime_hint) => ev.push(Event::SessionTicket { lifetime_hint }),
                 }
             }
             11 => match parse::parse_certificate_list(body) {
@@ -779,8 +801,9 @@ impl Proto {
                 let kex = parse::kex_kind(self.chosen_cipher);
                 match parse::parse_server_key_exchange(body, kex, self.uses_sig_alg()) {
                     Err(_) => return self.exception(ev, "ServerKeyExchange"),
-                    Ok(Some(curve)) => ev.push(Event::EcdhServerParams { curve }),
-                    Ok(None) => {}
+                    Ok(parse::KexParams::Curve(curve)) => ev.push(Event::EcdhServerParams { curve }),
+                    Ok(parse::KexParams::Dh { ys_len }) => ev.push(Event::DhServerParams { ys_len }),
+                    Ok(parse::KexParams::None) => {}
                 }
             }
             13 => {
@@ -903,11 +926,22 @@ impl Proto {
                         versions: vec![*v],
                     });
                 }
-                ExtContent::Ech(t) => {
+                ExtContent::Ech(t, ids) => {
                     if *t != 0 {
                         ev.push(Event::Weird("ssl_unexpected_inner_encrypted_client_hello", None));
                     }
+                    if let Some((kdf_id, aead_id)) = ids {
+                        ev.push(Event::EncryptedClientHello {
+                            is_client,
+                            kdf_id: *kdf_id,
+                            aead_id: *aead_id,
+                        });
+                    }
                 }
+                ExtContent::PskModes(m) => ev.push(Event::PskKeyExchangeModes {
+                    is_client,
+                    modes: m.clone(),
+                }),
                 _ => {}
             }
             let _ = kind;

@@ -49,10 +49,41 @@ pub struct SslRow {
     pub sni_matches_cert: Option<bool>,
     /// `requested_client_certificate_authorities` (policy/protocols/ssl/certificate-request-info).
     pub requested_client_certificate_authorities: Option<Vec<String>>,
+    /// The columns of `policy/protocols/ssl/ssl-log-ext.zeek`.
+    pub ext: LogExt,
     pub ja3: Option<String>,
     pub ja3s: Option<String>,
     pub ja4: Option<String>,
     pub ja4s: Option<String>,
+}
+
+/// The fields `policy/protocols/ssl/ssl-log-ext.zeek` adds to `SSL::Info`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogExt {
+    pub server_version: Option<u64>,
+    pub client_version: Option<u64>,
+    pub client_ciphers: Option<Vec<u64>>,
+    pub ssl_client_exts: Option<Vec<u64>>,
+    pub ssl_server_exts: Option<Vec<u64>>,
+    pub ticket_lifetime_hint: Option<u64>,
+    pub dh_param_size: Option<u64>,
+    pub point_formats: Option<Vec<u64>>,
+    pub client_curves: Option<Vec<u64>>,
+    pub orig_alpn: Option<Vec<Vec<u8>>>,
+    pub client_supported_versions: Option<Vec<u64>>,
+    pub server_supported_version: Option<u64>,
+    pub psk_key_exchange_modes: Option<Vec<u64>>,
+    pub client_key_share_groups: Option<Vec<u64>>,
+    pub server_key_share_group: Option<u64>,
+    pub client_comp_methods: Option<Vec<u64>>,
+    pub sigalgs: Option<Vec<u64>>,
+    pub hashalgs: Option<Vec<u64>>,
+    pub ech_kdf_id: Option<u64>,
+    pub ech_aead_id: Option<u64>,
+}
+
+fn counts<T: Copy + Into<u64>>(v: &[T]) -> Option<Vec<u64>> {
+    Some(v.iter().map(|&x| x.into()).collect())
 }
 
 /// `SSL::Info` plus the connection fields the handlers use.
@@ -145,8 +176,93 @@ impl Session {
         }
     }
 
+    /// The handlers of ssl-log-ext.zeek (they only fill columns).
+    fn handle_ext(&mut self, now: f64, ev: &Event) {
+        fn e(s: &mut Session, now: f64) -> &mut LogExt {
+            &mut s.set_session(now).row.ext
+        }
+        match ev {
+            Event::ClientHello {
+                version,
+                ciphers,
+                comp_methods,
+                ..
+            } => {
+                let x = e(self, now);
+                x.client_ciphers = counts(ciphers);
+                x.client_version = Some(u64::from(*version));
+                x.client_comp_methods = counts(comp_methods);
+            }
+            Event::ServerHello { version, .. } => e(self, now).server_version = Some(u64::from(*version)),
+            Event::SessionTicket { lifetime_hint } => {
+                e(self, now).ticket_lifetime_hint = Some(u64::from(*lifetime_hint))
+            }
+            Event::Extension { is_client, code, .. } => {
+                let x = e(self, now);
+                let v = if *is_client {
+                    &mut x.ssl_client_exts
+                } else {
+                    &mut x.ssl_server_exts
+                };
+                v.get_or_insert_with(Vec::new).push(u64::from(*code));
+            }
+            Event::EcPointFormats {
+                is_client: true,
+                formats,
+            } => e(self, now).point_formats = counts(formats),
+            Event::EllipticCurves {
+                is_client: true,
+                curves,
+            } => e(self, now).client_curves = counts(curves),
+            Event::Alpn { is_client, protocols } => {
+                let x = e(self, now);
+                if *is_client {
+                    x.orig_alpn = Some(protocols.clone());
+                }
+            }
+            Event::DhServerParams { ys_len } => e(self, now).dh_param_size = Some(*ys_len as u64 * 8),
+            Event::SupportedVersions { is_client, versions } => {
+                let x = e(self, now);
+                if *is_client {
+                    x.client_supported_versions = counts(versions);
+                } else {
+                    x.server_supported_version = versions.first().map(|&v| u64::from(v));
+                }
+            }
+            Event::PskKeyExchangeModes { is_client: true, modes } => {
+                e(self, now).psk_key_exchange_modes = counts(modes)
+            }
+            Event::KeyShare { is_client, groups } => {
+                let x = e(self, now);
+                if *is_client {
+                    x.client_key_share_groups = counts(groups);
+                } else {
+                    x.server_key_share_group = groups.first().map(|&g| u64::from(g));
+                }
+            }
+            Event::SignatureAlgorithms { is_client: true, algs } => {
+                let x = e(self, now);
+                x.sigalgs = Some(algs.iter().map(|&a| u64::from(a & 0xff)).collect());
+                x.hashalgs = Some(algs.iter().map(|&a| u64::from(a >> 8)).collect());
+            }
+            Event::EncryptedClientHello {
+                is_client: true,
+                kdf_id,
+                aead_id,
+            } => {
+                let x = e(self, now);
+                x.ech_kdf_id = Some(u64::from(*kdf_id));
+                x.ech_aead_id = Some(u64::from(*aead_id));
+            }
+            _ => {}
+        }
+    }
+
     /// Handles one event at network time `now`; appends what the caller must do.
     pub fn handle(&mut self, cfg: &Config, now: f64, ev: Event, out: &mut Vec<Action>) {
+        if cfg.log_ext && !self.logged() {
+            self.handle_ext(now, &ev);
+        }
         match ev {
             Event::Confirm => {
                 out.push(Action::Confirm);
@@ -166,6 +282,7 @@ impl Session {
                 session_id,
                 ciphers,
                 ext_codes,
+                ..
             } => {
                 self.ja3.client_hello(version, &ciphers, &ext_codes);
                 self.ja4.client_hello(version, &ciphers, &ext_codes, cfg.dtls_hint);
@@ -184,6 +301,7 @@ impl Session {
                 session_id,
                 cipher,
                 ext_codes,
+                ..
             } => {
                 self.ja3.server_hello(version, cipher, &ext_codes);
                 self.ja4.server_hello(version, cipher, &ext_codes);
@@ -370,6 +488,12 @@ impl Session {
                 let info = self.set_session(now);
                 info.row.requested_client_certificate_authorities =
                     Some(authorities.iter().map(|a| x509::parse_distinguished_name(a)).collect());
+            }
+            Event::SessionTicket { .. }
+            | Event::DhServerParams { .. }
+            | Event::PskKeyExchangeModes { .. }
+            | Event::EncryptedClientHello { .. } => {
+                self.set_session(now);
             }
             Event::Certificates { is_client, certs } => {
                 for (i, der) in certs.iter().enumerate() {

@@ -53,6 +53,9 @@ fn manifest() -> Vec<Expect> {
         if scripts.contains("protocols/ssl/certificate-request-info") {
             settings.insert("SSL::log_requested_client_certificate_authorities", "T");
         }
+        if scripts.contains("protocols/ssl/ssl-log-ext") {
+            settings.insert("SSL::log_ext", "T");
+        }
         if scripts.contains("protocols/ssl/log-certs-base64") {
             settings.insert("X509::log_cert_base64", "T");
         }
