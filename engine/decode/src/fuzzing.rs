@@ -79,3 +79,70 @@ pub fn frag_target(data: &[u8]) {
         assert!(s.in_flight <= 4 && s.bytes <= 100_000, "bounds broken: {s:?}");
     }
 }
+
+/// A [`TunnelState`](crate::tunnel::TunnelState) driven by the fuzz input: responder ports from the source
+/// or destination, and some analyzers reported violated.
+struct FuzzState(u8);
+
+impl crate::tunnel::TunnelState for FuzzState {
+    fn udp_resp_port(&mut self, level: usize, _ip: &crate::IpPacket<'_>, udp: &crate::UdpHeader<'_>) -> u16 {
+        if self.0 >> (level % 8) & 1 != 0 {
+            udp.src_port
+        } else {
+            crate::tunnel::guess_resp_port(udp)
+        }
+    }
+    fn violated(
+        &mut self,
+        level: usize,
+        _ip: &crate::IpPacket<'_>,
+        _udp: &crate::UdpHeader<'_>,
+        _kind: crate::tunnel::TunnelType,
+    ) -> bool {
+        level == 7 && self.0 == 0xff
+    }
+}
+
+/// `decapsulate` target: byte 0 picks the link type (as `decode_frame`), byte 1 holds options (bit 0
+/// `ignore_checksums`, bits 1-3 `Tunnel::max_depth`, bits 4-5 the delayed confirmations), byte 2 drives
+/// the connection state (responder ports, violations); the rest is the frame. The frame is decoded, its
+/// fragments ignored, and decapsulated; every level and weird is then read back.
+pub fn decapsulate_target(data: &[u8]) {
+    use crate::tunnel::{decapsulate, Decap, TunnelConfig, MAX_LEVELS};
+    let [sel, flags, st, frame @ ..] = data else {
+        return;
+    };
+    let link = LinkType(LINK_TYPES[usize::from(*sel) % LINK_TYPES.len()]);
+    let cfg = DecodeConfig {
+        ignore_checksums: flags & 1 != 0,
+        ..DecodeConfig::default()
+    };
+    let tcfg = TunnelConfig {
+        max_depth: usize::from(flags >> 1 & 7) + 1,
+        delay_teredo_confirmation: flags & 0x10 != 0,
+        delay_gtp_confirmation: flags & 0x20 != 0,
+        validate_vxlan_checksums: flags & 0x40 == 0,
+    };
+    let mut out = Decoded::default();
+    let mut weirds = Vec::new();
+    if decode_frame_wire(&cfg, link, frame, frame.len(), &mut out, &mut weirds).is_err() {
+        return;
+    }
+    let mut d = Decap::default();
+    decapsulate(&cfg, &tcfg, &out, 0, &mut FuzzState(*st), &mut d, &mut weirds);
+    assert!(d.depth <= MAX_LEVELS && d.depth <= tcfg.max_depth.max(1));
+    assert_eq!(d.chain().len(), d.depth);
+    let _ = d.inner_tuple();
+    for lvl in &d.levels[..=d.depth] {
+        if let Some(ip) = lvl.ip {
+            // Every level is a view into the frame.
+            let (s, e) = (frame.as_ptr() as usize, frame.as_ptr() as usize + frame.len());
+            let p = ip.raw.as_ptr() as usize;
+            assert!(ip.raw.is_empty() || (p >= s && p + ip.raw.len() <= e));
+        }
+    }
+    for w in &weirds {
+        let _ = w.log_name();
+        let _ = w.detail.to_string();
+    }
+}

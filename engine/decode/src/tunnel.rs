@@ -1119,3 +1119,513 @@ pub fn decapsulate<'a, S: TunnelState>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checksum::ones_sum;
+
+    fn ip4(proto: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+        let len = (20 + payload.len()) as u16;
+        let mut h = vec![0x45, 0, (len >> 8) as u8, len as u8, 0, 1, 0, 0, 64, proto, 0, 0];
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        let c = !ones_sum(0, &h);
+        h[10] = (c >> 8) as u8;
+        h[11] = c as u8;
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn ip6(nh: u8, src: [u8; 16], dst: [u8; 16], payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u16;
+        let mut h = vec![0x60, 0, 0, 0, (len >> 8) as u8, len as u8, nh, 64];
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    /// UDP with checksum 0 (not verified over IPv4).
+    fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let len = (8 + payload.len()) as u16;
+        let mut u = sport.to_be_bytes().to_vec();
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&len.to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(payload);
+        u
+    }
+
+    fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut e = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+        e.extend_from_slice(&ethertype.to_be_bytes());
+        e.extend_from_slice(payload);
+        e
+    }
+
+    const O1: [u8; 4] = [192, 168, 0, 1];
+    const O2: [u8; 4] = [192, 168, 0, 2];
+
+    /// Inner IPv4 10.0.0.1:1234 -> 10.0.0.2:53 UDP, empty.
+    fn inner4() -> Vec<u8> {
+        ip4(17, [10, 0, 0, 1], [10, 0, 0, 2], &udp(1234, 53, &[]))
+    }
+
+    fn inner6() -> Vec<u8> {
+        let mut s = [0u8; 16];
+        s[..4].copy_from_slice(&[0x20, 0x01, 0, 0]);
+        s[15] = 1;
+        let mut d = [0u8; 16];
+        d[..2].copy_from_slice(&[0x20, 0x02]);
+        d[15] = 2;
+        ip6(17, s, d, &udp(1234, 53, &[]))
+    }
+
+    /// Decodes `frame` as raw IP and decapsulates it with the defaults.
+    fn run<'a>(frame: &'a [u8], tcfg: &TunnelConfig) -> (Decap<'a>, Vec<DecodeWeird>) {
+        let cfg = DecodeConfig::default();
+        let mut d = Decoded::default();
+        let mut w = Vec::new();
+        decode_frame_wire(&cfg, LinkType::RAW, frame, frame.len(), &mut d, &mut w).unwrap();
+        let mut out = Decap::default();
+        decapsulate(&cfg, tcfg, &d, 0, &mut Stateless, &mut out, &mut w);
+        (out, w)
+    }
+
+    fn over_udp(dport: u16, payload: &[u8]) -> Vec<u8> {
+        ip4(17, O1, O2, &udp(40000, dport, payload))
+    }
+
+    fn inner_is_dns(out: &Decap<'_>) {
+        let (_, sp, _, dp, p) = out.inner_tuple().expect("inner tuple");
+        assert_eq!((sp, dp, p), (1234, 53, 17));
+    }
+
+    #[test]
+    fn names_and_schema() {
+        assert_eq!(TunnelType::Vxlan.zeek_name(), "Tunnel::VXLAN");
+        assert_eq!(TunnelType::Gtpv1.zeek_name(), "Tunnel::GTPv1");
+        assert_eq!(TunnelType::Ip.zeek_name(), "Tunnel::IP");
+        assert_eq!(TunnelType::Teredo.service(), Some("teredo"));
+        assert_eq!(TunnelType::Gre.service(), None);
+        assert_eq!(TunnelAction::Discover.zeek_name(), "Tunnel::DISCOVER");
+        let s = tunnel_log_schema();
+        let types: Vec<String> = s.fields.iter().map(|f| f.ty.zeek_name()).collect();
+        assert_eq!(
+            types,
+            ["time", "string", "addr", "port", "addr", "port", "enum", "enum"]
+        );
+        assert_eq!(s.index_of("tunnel_type"), Some(6));
+        assert_eq!(TunnelConfig::default().max_depth, 4);
+    }
+
+    #[test]
+    fn vxlan_cases() {
+        let mut p = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+        p.extend_from_slice(&eth(0x0800, &inner4()));
+        let f = over_udp(4789, &p);
+        let (out, w) = run(&f, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(out.depth, 1);
+        assert_eq!(out.encaps[0].kind, TunnelType::Vxlan);
+        assert_eq!(
+            (out.encaps[0].src_port, out.encaps[0].dst_port, out.encaps[0].proto),
+            (40000, 4789, 17)
+        );
+        assert_eq!(out.infos[0].confirm, Confirm::Now);
+        assert_eq!(vni(&p), Some(42));
+        inner_is_dns(&out);
+        // Truncated header, missing I flag: violations, no weird.
+        assert_eq!(vxlan(&p[..5]), Step::Violation("VXLAN header truncation"));
+        let mut noi = p.clone();
+        noi[0] = 0;
+        let frame = over_udp(4789, &noi);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert_eq!((out.depth, out.infos[0].violation), (0, Some("VXLAN 'I' flag not set")));
+        assert!(w.is_empty());
+        // Header only: confirmed, then vxlan_empty_packet (flow scope, source VXLAN).
+        let frame = over_udp(4789, &p[..8]);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert_eq!((out.depth, out.infos[0].confirm), (0, Confirm::Now));
+        assert_eq!(
+            (w[0].weird, w[0].source, w[0].in_tunnel),
+            (Weird::vxlan_empty_packet, "VXLAN", false)
+        );
+        assert!(matches!(w[0].scope, WeirdScope::Flow(..)));
+        // Source port 4789 to an ephemeral port: the responder is the VXLAN side.
+        let f = ip4(17, O1, O2, &udp(4789, 40000, &p));
+        assert_eq!(run(&f, &TunnelConfig::default()).0.depth, 1);
+        // Another port: not VXLAN.
+        assert_eq!(run(&over_udp(4790, &p), &TunnelConfig::default()).0.depth, 0);
+    }
+
+    #[test]
+    fn geneve_cases() {
+        // Options: 2 words (one option, class 0x0102, critical, type 3, 1 word of data).
+        let mut p = vec![
+            0x02, 0, 0x08, 0x00, 0, 0, 7, 0, 0x01, 0x02, 0x83, 0x01, 0xde, 0xad, 0xbe, 0xef,
+        ];
+        p.extend_from_slice(&inner4());
+        let frame = over_udp(6081, &p);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!((out.depth, out.encaps[0].kind), (1, TunnelType::Geneve));
+        inner_is_dns(&out);
+        let opts: Vec<_> = geneve_options(&p).collect();
+        assert_eq!(opts, vec![(0x0102, true, 3, &[0xde, 0xad, 0xbe, 0xef][..])]);
+        // Version 1.
+        let mut v1 = p.clone();
+        v1[0] |= 0x40;
+        let frame = over_udp(6081, &v1);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert_eq!(out.depth, 0);
+        assert_eq!(
+            (w[0].weird, w[0].detail, w[0].source),
+            (Weird::geneve_invalid_version, Addl::Num(1), "GENEVE")
+        );
+        // Options longer than the packet.
+        assert_eq!(geneve(&p[..12]), Step::Violation("Geneve option header truncation"));
+        assert_eq!(geneve(&p[..7]), Step::Violation("Geneve header truncation"));
+        // ARP inside: nothing to analyse.
+        let mut arp = vec![0, 0, 0x08, 0x06, 0, 0, 7, 0];
+        arp.extend_from_slice(&[0u8; 28]);
+        assert_eq!(geneve(&arp), Step::Nothing);
+        // Ethernet inside.
+        let mut e = vec![0, 0, 0x65, 0x58, 0, 0, 7, 0];
+        e.extend_from_slice(&eth(0x0800, &inner4()));
+        inner_is_dns(&run(&over_udp(6081, &e), &TunnelConfig::default()).0);
+        assert_eq!(geneve(&e[..8]), Step::Weird(Weird::geneve_empty_packet, Addl::None));
+    }
+
+    fn gre_frame(hdr: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut g = hdr.to_vec();
+        g.extend_from_slice(payload);
+        ip4(47, O1, O2, &g)
+    }
+
+    #[test]
+    fn gre_cases() {
+        // Version 0, key + sequence, IPv4.
+        let f = gre_frame(&[0x30, 0, 0x08, 0x00, 0, 0, 0, 9, 0, 0, 0, 1], &inner4());
+        let (out, w) = run(&f, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            (out.depth, out.encaps[0].kind, out.encaps[0].proto),
+            (1, TunnelType::Gre, 47)
+        );
+        assert_eq!((out.encaps[0].src_port, out.encaps[0].dst_port), (0, 0));
+        inner_is_dns(&out);
+        // Transparent Ethernet bridging.
+        inner_is_dns(
+            &run(
+                &gre_frame(&[0, 0, 0x65, 0x58], &eth(0x0800, &inner4())),
+                &TunnelConfig::default(),
+            )
+            .0,
+        );
+        // ERSPAN type II: sequence number, 8-byte ERSPAN header, Ethernet.
+        let mut e2 = vec![0u8; 8];
+        e2.extend_from_slice(&eth(0x0800, &inner4()));
+        let f = gre_frame(&[0x10, 0, 0x88, 0xbe, 0, 0, 0, 1], &e2);
+        inner_is_dns(&run(&f, &TunnelConfig::default()).0);
+        // ERSPAN type III with the optional 8-byte subheader (O bit in the last header byte).
+        let mut e3 = vec![0u8; 11];
+        e3.push(0x01);
+        e3.extend_from_slice(&[0u8; 8]);
+        e3.extend_from_slice(&eth(0x0800, &inner4()));
+        inner_is_dns(&run(&gre_frame(&[0, 0, 0x22, 0xeb], &e3), &TunnelConfig::default()).0);
+        // Aruba: 802.11, which weir does not decode.
+        let s = gre(&[0, 0, 0x82, 0x00, 1, 2, 3]);
+        assert!(matches!(
+            s,
+            Step::Inner(Inner {
+                link: LinkType(105),
+                ..
+            })
+        ));
+        // Truncated, unknown version, routing, reserved flags.
+        let weird_of = |f: &[u8]| {
+            let (out, w) = run(f, &TunnelConfig::default());
+            assert_eq!(out.depth, 0);
+            (w[0].weird, w[0].detail.to_string(), w[0].source)
+        };
+        assert_eq!(
+            weird_of(&gre_frame(&[0, 0, 8], &[])),
+            (Weird::truncated_GRE, "-".into(), "GRE")
+        );
+        assert_eq!(
+            weird_of(&gre_frame(&[0, 2, 0x08, 0], &inner4())),
+            (Weird::unknown_gre_version, "version=2".into(), "GRE")
+        );
+        assert_eq!(
+            weird_of(&gre_frame(&[0x40, 0, 0x08, 0], &inner4())).0,
+            Weird::gre_routing
+        );
+        assert_eq!(
+            weird_of(&gre_frame(&[0, 0x08, 0x08, 0], &inner4())).0,
+            Weird::unknown_gre_flags
+        );
+        assert_eq!(
+            weird_of(&gre_frame(&[0, 0, 0x65, 0x58], &[0u8; 14])).0,
+            Weird::truncated_GRE
+        );
+        // Version 1 (PPTP): key present, PPP IPv4.
+        let mut pptp = vec![0xff, 0x03, 0x00, 0x21];
+        pptp.extend_from_slice(&inner4());
+        let f = gre_frame(&[0x20, 0x01, 0x88, 0x0b, 0, 40, 0, 1], &pptp);
+        inner_is_dns(&run(&f, &TunnelConfig::default()).0);
+        assert_eq!(
+            weird_of(&gre_frame(&[0x20, 0x01, 0x08, 0x00, 0, 40, 0, 1], &pptp)),
+            (Weird::egre_protocol_type, "proto=2048".into(), "GRE")
+        );
+        let mut lcp = vec![0xff, 0x03, 0xc0, 0x21];
+        lcp.extend_from_slice(&[1, 1, 0, 4]);
+        assert_eq!(
+            weird_of(&gre_frame(&[0x20, 0x01, 0x88, 0x0b, 0, 8, 0, 1], &lcp)).0,
+            Weird::non_ip_packet_in_encap
+        );
+        // Version 1 with a short inner packet: IPTUNNEL's check.
+        let mut short = pptp.clone();
+        short.truncate(pptp.len() - 3);
+        assert_eq!(
+            weird_of(&gre_frame(&[0x20, 0x01, 0x88, 0x0b, 0, 8, 0, 1], &short)),
+            (Weird::truncated_inner_IP, "-".into(), "IPTUNNEL")
+        );
+    }
+
+    #[test]
+    fn ip_in_ip_cases() {
+        let frame = ip4(4, O1, O2, &inner4());
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            (out.depth, out.encaps[0].kind, out.encaps[0].proto),
+            (1, TunnelType::Ip, 4)
+        );
+        inner_is_dns(&out);
+        let frame = ip4(41, O1, O2, &inner6());
+        let (out, _) = run(&frame, &TunnelConfig::default());
+        inner_is_dns(&out);
+        let weird_of = |f: &[u8]| {
+            let (out, w) = run(f, &TunnelConfig::default());
+            assert_eq!(out.depth, 0);
+            (w[0].weird, w[0].source)
+        };
+        // IPv6 named but IPv4 inside; IPv4 too short; trailing bytes; a cut inner IPv6 packet.
+        assert_eq!(
+            weird_of(&ip4(41, O1, O2, &[inner4(), vec![0; 20]].concat())),
+            (Weird::invalid_inner_IP_version, "IPTUNNEL")
+        );
+        assert_eq!(
+            weird_of(&ip4(4, O1, O2, &inner4()[..19])).0,
+            Weird::invalid_inner_IP_version
+        );
+        assert_eq!(
+            weird_of(&ip4(4, O1, O2, &[inner4(), vec![0]].concat())).0,
+            Weird::inner_IP_payload_length_mismatch
+        );
+        assert_eq!(weird_of(&ip4(41, O1, O2, &inner6()[..45])).0, Weird::truncated_inner_IP);
+        assert_eq!(weird_of(&ip4(41, O1, O2, &inner6()[..30])).0, Weird::truncated_inner_IP);
+    }
+
+    #[test]
+    fn depth_limit() {
+        // 4in4in4in4 with max_depth 2: the packet inside two tunnels may not enter a third.
+        let f = ip4(
+            4,
+            O1,
+            O2,
+            &ip4(
+                4,
+                [1, 1, 1, 1],
+                [2, 2, 2, 2],
+                &ip4(4, [3, 3, 3, 3], [4, 4, 4, 4], &inner4()),
+            ),
+        );
+        let tcfg = TunnelConfig {
+            max_depth: 2,
+            ..TunnelConfig::default()
+        };
+        let (out, w) = run(&f, &tcfg);
+        assert_eq!(out.depth, 2);
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            (w[0].weird, w[0].source, w[0].in_tunnel),
+            (Weird::exceeded_tunnel_max_depth, "IPTUNNEL", true)
+        );
+        assert_eq!(w[0].log_name(), "exceeded_tunnel_max_depth_in_tunnel");
+        assert_eq!(
+            w[0].scope,
+            WeirdScope::Flow(IpAddr::from([3, 3, 3, 3]), IpAddr::from([4, 4, 4, 4]))
+        );
+        let (out, w) = run(&f, &TunnelConfig::default());
+        assert_eq!((out.depth, w.len()), (3, 0));
+        inner_is_dns(&out);
+        assert_eq!(out.chain().len(), 3);
+        // Max depth 0: Zeek still enters the outermost tunnel.
+        let tcfg = TunnelConfig {
+            max_depth: 0,
+            ..TunnelConfig::default()
+        };
+        assert_eq!(run(&f, &tcfg).0.depth, 1);
+    }
+
+    #[test]
+    fn inner_weirds_are_in_tunnel() {
+        // Inner IPv4 with a bad header checksum inside IP-in-IP.
+        let mut inner = inner4();
+        inner[10] ^= 0xff;
+        let frame = ip4(4, O1, O2, &inner);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert_eq!((out.depth, out.inner_result), (1, Err(Stop::Malformed)));
+        assert_eq!(w[0].log_name(), "bad_IP_checksum_in_tunnel");
+    }
+
+    fn teredo_payload(prefix: &[u8], inner: &[u8]) -> Vec<u8> {
+        [prefix, inner].concat()
+    }
+
+    #[test]
+    fn teredo_cases() {
+        let origin = [0, 0, 0xf2, 0x3f, 0x3f, 0x57, 0xff, 0xfe];
+        let p = teredo_payload(&origin, &inner6());
+        let frame = over_udp(3544, &p);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!((out.depth, out.encaps[0].kind), (1, TunnelType::Teredo));
+        assert_eq!(out.infos[0].confirm, Confirm::BothSides);
+        inner_is_dns(&out);
+        // Authentication (id 1 byte, auth 2 bytes, nonce, confirmation) then origin indication.
+        let auth = [0, 1, 1, 2, 0xaa, 0xbb, 0xcc, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+        let p2 = teredo_payload(&[&auth[..], &origin[..]].concat(), &inner6());
+        assert!(matches!(teredo(&p2), Step::Inner(_)));
+        assert!(teredo_detect(&p2) && teredo_detect(&p));
+        // Detection on another port: an IPv6 packet with a 2001:0000 source.
+        assert_eq!(run(&over_udp(40001, &inner6()), &TunnelConfig::default()).0.depth, 1);
+        assert!(!teredo_detect(&inner4()));
+        // Truncations: connection weirds (logged once Teredo is confirmed) with a violation.
+        assert_eq!(
+            teredo(&[0]),
+            Step::ConnWeird(Weird::truncated_Teredo, "Bad Teredo encapsulation")
+        );
+        assert_eq!(
+            teredo(&origin[..6]),
+            Step::ConnWeird(Weird::truncated_Teredo_origin_indication, "Bad Teredo encapsulation")
+        );
+        assert_eq!(
+            teredo(&auth[..10]),
+            Step::ConnWeird(Weird::truncated_Teredo_authentication, "Bad Teredo encapsulation")
+        );
+        assert_eq!(
+            teredo(&inner6()[..30]),
+            Step::ConnWeird(Weird::truncated_IPv6_in_Teredo, "Bad Teredo encapsulation")
+        );
+        // Not IPv6 (wrong version nibble) and a length mismatch: violations.
+        assert_eq!(teredo(&inner4()), Step::Violation("Bad Teredo encapsulation"));
+        assert_eq!(
+            teredo(&[inner6(), vec![0]].concat()),
+            Step::Violation("Teredo payload length")
+        );
+        // A bubble with trailing bytes: forced connection weird; the bubble itself raises nothing.
+        let mut bubble = ip6(
+            59,
+            [0x20, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            &[],
+        );
+        bubble.extend_from_slice(&[1, 2, 3]);
+        let frame = over_udp(3544, &bubble);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert_eq!((out.depth, out.inner_result), (1, Ok(())));
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(out.infos[0].conn_weird, Some((Weird::Teredo_bubble_with_payload, true)));
+    }
+
+    #[test]
+    fn ayiya_cases() {
+        // Identity length 2^4 = 16 bytes; signature 5 words (the 0x52 that detection looks for); opcode 1
+        // (forward); next header 4.
+        let mut p = vec![0x41, 0x52, 0x11, 4, 0, 0, 0, 0];
+        p.extend_from_slice(&[0u8; 36]);
+        p.extend_from_slice(&inner4());
+        assert!(ayiya_detect(&p));
+        let frame = over_udp(5072, &p);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!((out.depth, out.infos[0].confirm), (1, Confirm::Now));
+        inner_is_dns(&out);
+        // Detected on another port too.
+        assert_eq!(run(&over_udp(40001, &p), &TunnelConfig::default()).0.depth, 1);
+        assert_eq!(ayiya(&p[..7]), Step::Violation("Truncated AYIYA"));
+        assert_eq!(ayiya(&p[..20]), Step::Violation("Truncated AYIYA"));
+        let mut other = p.clone();
+        other[2] = 0x12;
+        assert_eq!(ayiya(&other), Step::Nothing);
+        assert_eq!(ayiya(&p[..44]), Step::Weird(Weird::ayiya_empty_packet, Addl::None));
+        assert_eq!(ayiya(&p[..43]), Step::Violation("Truncated AYIYA"));
+    }
+
+    #[test]
+    fn gtpv1_cases() {
+        // Version 1, PT, E and S flags; G-PDU; seq, N-PDU, next ext type 0x85; one ext header (1 word).
+        let mut p = vec![0x36, 0xff, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0x85, 1, 0xaa, 0xbb, 0];
+        p.extend_from_slice(&inner4());
+        let frame = over_udp(2152, &p);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            (out.depth, out.encaps[0].kind, out.infos[0].valid_dir),
+            (1, TunnelType::Gtpv1, Some(true))
+        );
+        assert_eq!(out.infos[0].confirm, Confirm::Now);
+        inner_is_dns(&out);
+        // Control plane port too.
+        assert_eq!(run(&over_udp(2123, &p), &TunnelConfig::default()).0.depth, 1);
+        // Version 2: violation. Create PDP context request: nothing. PT 0: nothing.
+        let mut v2 = p.clone();
+        v2[0] = 0x56;
+        assert_eq!(gtpv1(&v2, false), Step::Violation("GTPv1 bad Version"));
+        let mut ctl = p.clone();
+        ctl[1] = 16;
+        assert_eq!(gtpv1(&ctl, false), Step::Nothing);
+        let mut pt0 = p.clone();
+        pt0[0] = 0x26;
+        assert_eq!(gtpv1(&pt0, false), Step::Nothing);
+        // Short header, a cut inner packet, trailing bytes, a non-IP payload, GTP in GTP.
+        assert_eq!(gtpv1(&p[..6], false), Step::Violation("Binpac exception"));
+        assert_eq!(gtpv1(&p[..40], false), Step::Violation("Truncated GTPv1"));
+        assert_eq!(
+            gtpv1(&[&p[..], &[0][..]].concat(), false),
+            Step::Violation("GTPv1 payload length")
+        );
+        let mut nonip = p.clone();
+        nonip[16] = 0x25;
+        assert_eq!(gtpv1(&nonip, false), Step::Violation("non-IP packet in GTPv1"));
+        assert_eq!(gtpv1(&p, true), Step::Violation("GTP-in-GTP"));
+        let frame = over_udp(2152, &v2);
+        let (out, _) = run(&frame, &TunnelConfig::default());
+        assert_eq!(
+            (out.infos[0].violation, out.infos[0].valid_dir),
+            (Some("GTPv1 bad Version"), Some(false))
+        );
+    }
+
+    #[test]
+    fn nested_vxlan_in_geneve() {
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+        vx.extend_from_slice(&eth(0x0800, &inner4()));
+        let mid = ip4(17, [1, 1, 1, 1], [1, 1, 1, 2], &udp(5555, 4789, &vx));
+        let mut ge = vec![0, 0, 0x08, 0x00, 0, 0, 2, 0];
+        ge.extend_from_slice(&mid);
+        let frame = over_udp(6081, &ge);
+        let (out, w) = run(&frame, &TunnelConfig::default());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(out.depth, 2);
+        let kinds: Vec<_> = out.chain().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [TunnelType::Geneve, TunnelType::Vxlan]);
+        assert_eq!(out.encaps[1].src, IpAddr::from([1, 1, 1, 1]));
+        assert_eq!(out.infos[1].confirm, Confirm::Now);
+        inner_is_dns(&out);
+    }
+}

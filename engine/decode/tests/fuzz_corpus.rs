@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use weir_decode::fuzzing::{decode_frame_target, frag_target, selector};
+use weir_decode::fuzzing::{decapsulate_target, decode_frame_target, frag_target, selector};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -34,6 +34,71 @@ fn replay(target: &str, f: fn(&[u8])) -> usize {
 fn replay_decode_frame() {
     let n = replay("decode_frame", decode_frame_target);
     assert!(n >= 100, "decode_frame corpus has only {n} files");
+}
+
+#[test]
+fn replay_decapsulate() {
+    let n = replay("decapsulate", decapsulate_target);
+    assert!(n >= 50, "decapsulate corpus has only {n} files");
+}
+
+/// Seeds for `decapsulate`: from every tunnel trace (`tunnels/`, `erspan*`, the 6in6 truncation traces) up
+/// to 6 packets that enter a tunnel or raise a weird (cut to 600 bytes), plus a shorter copy of the first;
+/// options byte alternately 0x06 (`Tunnel::max_depth` 4) and 0x00 (max depth 1).
+#[test]
+#[ignore]
+fn generate_decapsulate() {
+    use common::*;
+    use weir_decode::tunnel::{decapsulate, Decap, Stateless, TunnelConfig};
+    let Some(dir) = traces_dir() else { return };
+    let out = fuzz_dir().join("corpus/decapsulate");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(dir.join("tunnels"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    for sub in ["tunnels/gtp", "trunc", "."] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap().flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            if sub == "tunnels/gtp" || n.starts_with("erspan") || n.starts_with("mpls-6in6") {
+                traces.push(e.path());
+            }
+        }
+    }
+    traces.retain(|p| p.is_file());
+    traces.sort();
+    let cfg = weir_decode::DecodeConfig::default();
+    let mut n = 0;
+    for (ti, t) in traces.iter().enumerate() {
+        let mut k = 0;
+        for p in read_trace(t) {
+            let mut d = weir_decode::Decoded::default();
+            let mut w = Vec::new();
+            if weir_decode::decode_frame(&cfg, weir_decode::LinkType(p.link), &p.data, &mut d, &mut w).is_err() {
+                continue;
+            }
+            let mut dc = Decap::default();
+            decapsulate(&cfg, &TunnelConfig::default(), &d, 0, &mut Stateless, &mut dc, &mut w);
+            if dc.depth == 0 && w.is_empty() {
+                continue;
+            }
+            let frame = &p.data[..p.data.len().min(600)];
+            let mut v = vec![selector(p.link), if k % 2 == 0 { 0x06 } else { 0x00 }, 0];
+            v.extend_from_slice(frame);
+            std::fs::write(out.join(format!("t{ti:03}-p{k}")), &v).unwrap();
+            n += 1;
+            if k == 0 && frame.len() > 40 {
+                std::fs::write(out.join(format!("t{ti:03}-p{k}-cut")), &v[..3 + frame.len() * 2 / 3]).unwrap();
+                n += 1;
+            }
+            k += 1;
+            if k == 6 {
+                break;
+            }
+        }
+    }
+    eprintln!("wrote {n} decapsulate seeds");
 }
 
 #[test]

@@ -226,3 +226,188 @@ fn inner_tuples_match_conn_logs() {
 /// `core.tunnels.gre-aruba-amsdu`: Aruba GRE carries 802.11 frames, and weir-decode has no IEEE 802.11
 /// link layer (Zeek's IEEE802_11 analyzer); the GRE level itself is parsed (inner link type 105).
 const KNOWN_MISSING: &[&str] = &["core.tunnels.gre-aruba-amsdu"];
+
+/// Tunnel analyzers' weird.log sources.
+const TUNNEL_SOURCES: &[&str] = &["VXLAN", "GENEVE", "GRE", "IPTUNNEL", "TEREDO", "AYIYA", "GTPV1"];
+
+/// A weird row: name, orig_h, resp_h, source (`-` addresses for net weirds; for connection weirds the
+/// connection's addresses in either order).
+type WRow = (String, String, String, String);
+
+fn baseline_tunnel_weirds(file: &Path) -> BTreeSet<WRow> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut fields: Vec<String> = Vec::new();
+    let mut set = BTreeSet::new();
+    for l in text.lines() {
+        if let Some(f) = l.strip_prefix("#fields\t") {
+            fields = f.split('\t').map(str::to_string).collect();
+            continue;
+        }
+        if l.starts_with('#') || fields.is_empty() {
+            continue;
+        }
+        let v: Vec<&str> = l.split('\t').collect();
+        let get = |n: &str| {
+            fields
+                .iter()
+                .position(|f| f == n)
+                .and_then(|i| v.get(i).copied())
+                .unwrap_or("-")
+        };
+        if TUNNEL_SOURCES.contains(&get("source")) {
+            let (a, b) = (get("id.orig_h").to_string(), get("id.resp_h").to_string());
+            set.insert((get("name").to_string(), a, b, get("source").to_string()));
+        }
+    }
+    set
+}
+
+/// Runs a trace through decode + reassembly + decapsulate and returns the tunnel analyzers' weirds
+/// (flow/net scope) and connection weirds (carrying connection's addresses, sorted).
+fn run_weirds(trace: &Path, cfg: &DecodeConfig, tcfg: &TunnelConfig) -> BTreeSet<WRow> {
+    let mut set = BTreeSet::new();
+    let mut frag = Reassembler::default();
+    for p in read_trace(trace) {
+        let mut weirds = Vec::new();
+        let mut d = Decoded::default();
+        if decode_frame_wire(cfg, LinkType(p.link), &p.data, p.wire_len, &mut d, &mut weirds).is_err() {
+            continue;
+        }
+        let Some(ip) = d.ip else { continue };
+        let dgram;
+        let mut d2 = Decoded::default();
+        let outer = if ip.frag.is_some() {
+            let Some(g) = frag.add(p.ts, &ip, &mut weirds) else {
+                continue;
+            };
+            dgram = g;
+            if decode_ip(cfg, &dgram, &mut d2, &mut weirds).is_err() {
+                continue;
+            }
+            &d2
+        } else {
+            &d
+        };
+        let mut out = Decap::default();
+        let n0 = weirds.len();
+        decapsulate(cfg, tcfg, outer, 0, &mut Stateless, &mut out, &mut weirds);
+        for w in &weirds[n0..] {
+            if !TUNNEL_SOURCES.contains(&w.source) {
+                continue;
+            }
+            let (a, b) = match w.scope {
+                weir_decode::WeirdScope::Net => ("-".to_string(), "-".to_string()),
+                weir_decode::WeirdScope::Flow(a, b) => (a.to_string(), b.to_string()),
+            };
+            set.insert((w.log_name().into_owned(), a, b, w.source.to_string()));
+        }
+        for lvl in 0..=out.depth {
+            if let (Some((w, _)), Some(ip)) = (out.infos[lvl].conn_weird, out.levels[lvl].ip) {
+                let (a, b) = (ip.src.to_string(), ip.dst.to_string());
+                let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                let src = out.infos[lvl].analyzer.map_or("", |k| k.analyzer()).to_string();
+                set.insert((w.name().to_string(), a, b, src));
+            }
+        }
+    }
+    set
+}
+
+#[test]
+fn tunnel_weirds_match_baselines() {
+    let Some(traces) = traces_dir() else { return };
+    let exp = traces.parent().unwrap().join("expected");
+    // (test, baseline file, traces, -C, Tunnel::max_depth)
+    let cases: &[(&str, &str, &[&str], bool, usize)] = &[
+        (
+            "core.tunnels.geneve-truncated",
+            "weird.log",
+            &["tunnels/geneve-truncated.pcapng"],
+            true,
+            4,
+        ),
+        (
+            "core.tunnels.max-depth-exceeded",
+            "weird.log",
+            &["tunnels/vxlan-triple-v2.pcap"],
+            false,
+            2,
+        ),
+        (
+            "core.tunnels.gre-in-gre-min-depth",
+            "weird.log",
+            &["tunnels/gre-within-gre.pcap"],
+            false,
+            1,
+        ),
+        (
+            "core.tunnels.ip-in-ip-version",
+            "output",
+            &[
+                "tunnels/mpls-6in6-6in6-4in6-invalid-version-4.pcap",
+                "tunnels/mpls-6in6-6in6-invalid-version-6.pcap",
+            ],
+            true,
+            4,
+        ),
+        (
+            "core.ip-broken-header",
+            "mpls-6in6-broken-wierd.log",
+            &["trunc/mpls-6in6-broken.pcap.gz"],
+            true,
+            4,
+        ),
+        (
+            "core.truncation",
+            "output",
+            &["trunc/mpls-6in6-6in6-4in6-trunc.pcap"],
+            false,
+            4,
+        ),
+        (
+            "core.tunnels.teredo_bubble_with_payload",
+            "weird.log",
+            &["tunnels/teredo_bubble_with_payload.pcap"],
+            false,
+            4,
+        ),
+    ];
+    let mut bad = Vec::new();
+    for &(test, file, trs, ic, depth) in cases {
+        let cfg = DecodeConfig {
+            ignore_checksums: ic,
+            ..DecodeConfig::default()
+        };
+        let tcfg = TunnelConfig {
+            max_depth: depth,
+            ..TunnelConfig::default()
+        };
+        let mut want = baseline_tunnel_weirds(&exp.join(test).join(file));
+        // Connection weirds: compare addresses unordered.
+        want = want
+            .into_iter()
+            .map(|(n, a, b, s)| {
+                if n == "Teredo_bubble_with_payload" && a > b {
+                    (n, b, a, s)
+                } else {
+                    (n, a, b, s)
+                }
+            })
+            .collect();
+        let mut got = BTreeSet::new();
+        for t in trs {
+            got.extend(run_weirds(&traces.join(t), &cfg, &tcfg));
+        }
+        println!("{test}: expected {} got {}", want.len(), got.len());
+        for m in want.difference(&got) {
+            println!("    missing {m:?}");
+        }
+        for e in got.difference(&want) {
+            println!("    extra   {e:?}");
+        }
+        if want != got {
+            bad.push(test);
+        }
+    }
+    assert!(bad.is_empty(), "tunnel weirds differ: {bad:?}");
+}
