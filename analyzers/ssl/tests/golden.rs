@@ -154,7 +154,7 @@ fn compare(e: &Expect) -> Result<(usize, usize, usize, Vec<String>, usize), Stri
     }
     let mut got = Vec::new();
     for t in &e.traces {
-        let out = run_trace(&corpus_dir().join("traces").join(t), &e.settings);
+        let out = run_trace_opts(&corpus_dir().join("traces").join(t), &e.settings, e.aux);
         got.extend(match e.ty.as_str() {
             "ssl" => out.ssl,
             "x509" => out.x509,

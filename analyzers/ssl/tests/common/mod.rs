@@ -212,6 +212,12 @@ struct Conn {
 /// Runs one trace through the analyzer as the engine would: every TCP/UDP connection on an SSL port, or
 /// whose first payload matches the DPD probe, gets an analyzer fed from the start.
 pub fn run_trace(path: &Path, settings: &Settings) -> RunOutput {
+    run_trace_opts(path, settings, false)
+}
+
+/// `starttls`: stand in for the other protocols' STARTTLS hand-over: a connection not detected at its
+/// start gets the analyzer from the first chunk that looks like a ClientHello (that chunk on).
+pub fn run_trace_opts(path: &Path, settings: &Settings, starttls: bool) -> RunOutput {
     let pkts = read_trace(path);
     let cfg = weir_ssl::Config::from_settings(settings).expect("settings");
     let ssl_schema = weir_ssl::ssl_schema(&cfg);
@@ -333,13 +339,18 @@ pub fn run_trace(path: &Path, settings: &Settings) -> RunOutput {
                 let transport = if tcp { Transport::Tcp } else { Transport::Udp };
                 let port_ok = weir_ssl::SSL.ports.contains(&(transport, c.resp.1));
                 let probe = (weir_ssl::SSL.probe.unwrap())(transport, is_orig, &data);
-                if port_ok || probe == Probe::Yes {
+                if (port_ok && !starttls) || probe == Probe::Yes {
                     c.decided = true;
                     c.analyzer = Some((weir_ssl::SSL.new)(settings));
+                    if starttls {
+                        c.held.clear();
+                    }
                 } else {
-                    c.held.push((is_orig, data));
-                    if c.held.len() > 10 {
-                        c.decided = true;
+                    if !starttls {
+                        c.held.push((is_orig, data));
+                        if c.held.len() > 10 {
+                            c.decided = true;
+                        }
                     }
                     continue;
                 }
