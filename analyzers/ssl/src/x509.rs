@@ -203,11 +203,17 @@ fn key_details(spki: &SubjectPublicKeyInfo<'_>) -> (Option<String>, Option<u64>,
     match alg.as_str() {
         // rsaEncryption (and md5WithRSAEncryption, which Zeek decodes as RSA)
         "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.4" | "1.2.840.113549.1.1.10" => {
-            let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
-                return (None, None, None, None);
+            // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, read directly: x509-parser
+            // does not decode it under md5WithRSAEncryption, which Zeek decodes as RSA.
+            let (modulus, exponent) = match spki.parsed() {
+                Ok(PublicKey::RSA(rsa)) => (rsa.modulus.to_vec(), rsa.exponent.to_vec()),
+                _ => match rsa_key(&spki.subject_public_key.data) {
+                    Some(k) => k,
+                    None => return (None, None, None, None),
+                },
             };
-            let bits = bit_length(rsa.modulus);
-            let exp = big_dec(rsa.exponent);
+            let bits = bit_length(&modulus);
+            let exp = big_dec(&exponent);
             let ty = if alg == "1.2.840.113549.1.1.10" {
                 "RSA-PSS"
             } else {
@@ -243,6 +249,20 @@ fn key_details(spki: &SubjectPublicKeyInfo<'_>) -> (Option<String>, Option<u64>,
         "2.16.840.1.101.3.4.3.19" => (Some("ML-DSA-87".into()), Some(2592 * 8), None, None),
         _ => (None, None, None, None),
     }
+}
+
+fn rsa_key(data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (tag, len, hdr) = der_header(data)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let seq = data.get(hdr..hdr + len)?;
+    let (t1, l1, h1) = der_header(seq)?;
+    let n = seq.get(h1..h1 + l1)?;
+    let rest = &seq[h1 + l1..];
+    let (t2, l2, h2) = der_header(rest)?;
+    let e = rest.get(h2..h2 + l2)?;
+    (t1 == 2 && t2 == 2).then(|| (n.to_vec(), e.to_vec()))
 }
 
 fn dsa_p_bits(params: &Any<'_>) -> Option<u64> {
@@ -411,7 +431,9 @@ pub fn name_rfc2253(name: &X509Name<'_>) -> String {
         if i > 0 {
             out.push(',');
         }
-        for (j, atv) in rdn.iter().enumerate() {
+        // XN_FLAG_DN_REV reverses OpenSSL's flat entry list, so the values of a multi-valued RDN too
+        let atvs: Vec<_> = rdn.iter().collect();
+        for (j, atv) in atvs.iter().rev().enumerate() {
             if j > 0 {
                 out.push('+');
             }
