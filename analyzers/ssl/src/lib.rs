@@ -589,7 +589,9 @@ impl Analyzer for SslAnalyzer {
     }
 
     fn flip_roles(&mut self) {
-        // The engine swapped the endpoints before any payload: nothing is oriented yet.
+        if let Some(p) = self.proto.as_mut() {
+            p.flip_roles();
+        }
     }
 
     fn done(&mut self, cx: &mut dyn Context) {

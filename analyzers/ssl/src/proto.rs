@@ -248,8 +248,20 @@ impl Proto {
     }
 
     fn confirm(&mut self, ev: &mut Vec<Event>) {
-        self.confirmed = true;
-        ev.push(Event::Confirm);
+        // AnalyzerConfirmation raises analyzer_confirmation_info only the first time
+        if !self.confirmed {
+            self.confirmed = true;
+            ev.push(Event::Confirm);
+        }
+    }
+
+    /// The engine swapped originator and responder: keep each direction's buffered bytes and state with
+    /// its endpoint.
+    pub fn flip_roles(&mut self) {
+        self.rec_buf.swap(0, 1);
+        self.hs_buf.swap(0, 1);
+        self.frag.swap(0, 1);
+        std::mem::swap(&mut self.client_encrypted, &mut self.server_encrypted);
     }
 
     fn is_tls13(&self) -> bool {
