@@ -18,6 +18,42 @@
 //! Zeek state the decoder cannot see (a UDP connection's orientation, whether a tunnel analyzer was
 //! already violated on it) comes from the caller through [`TunnelState`]; [`Stateless`] guesses it, which is
 //! what a dispatcher needs to find the innermost 5-tuple.
+//!
+//! ## Using it
+//!
+//! ```
+//! use weir_decode::tunnel::{decapsulate, Decap, Stateless, TunnelConfig, TunnelType};
+//! use weir_decode::{decode_frame, DecodeConfig, Decoded, LinkType};
+//!
+//! // IPv4 192.168.0.1 -> 192.168.0.2 carrying IPv4 (protocol 4) 10.0.0.1 -> 10.0.0.2 UDP 1234 -> 53.
+//! let frame = [
+//!     0x45, 0, 0, 48, 0, 1, 0, 0, 64, 4, 0xf9, 0x75, 192, 168, 0, 1, 192, 168, 0, 2, // outer IPv4
+//!     0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0x66, 0xce, 10, 0, 0, 1, 10, 0, 0, 2, // inner IPv4
+//!     0x04, 0xd2, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00, // UDP
+//! ];
+//! let cfg = DecodeConfig::default();
+//! let mut outer = Decoded::default();
+//! let mut weirds = Vec::new();
+//! decode_frame(&cfg, LinkType::RAW, &frame, &mut outer, &mut weirds).unwrap();
+//! let mut d = Decap::default();
+//! decapsulate(&cfg, &TunnelConfig::default(), &outer, 0, &mut Stateless, &mut d, &mut weirds);
+//! assert_eq!(d.depth, 1);
+//! assert_eq!(d.chain()[0].kind, TunnelType::Ip);
+//! let (_, sport, _, dport, proto) = d.inner_tuple().unwrap();
+//! assert_eq!((sport, dport, proto), (1234, 53, 17));
+//! assert!(weirds.is_empty());
+//! ```
+//!
+//! ## Differences from Zeek
+//!
+//! * Aruba GRE carries 802.11 frames (inner link type 105); weir-decode has no 802.11 layer, so the inner
+//!   packet decodes to `Stop::NotIp`.
+//! * Zeek's `PacketAnalyzer::max_depth` (25) counts analyzers across tunnel levels; here every inner packet
+//!   starts a fresh count.
+//! * GTPv1 control messages are not parsed: binpac exceptions inside their information elements (an
+//!   analyzer violation) are not seen, and `gtp_invalid_info_element` (raised only when scripts handle the
+//!   `gtpv1_*_pdp_ctx_*` events, none in base) is never raised.
+//! * More than [`MAX_LEVELS`] nested encapsulations count as exceeding `Tunnel::max_depth`.
 
 use crate::{
     be16, checksum, decode_frame_wire, push_weird, Addl, DecodeConfig, DecodeWeird, Decoded, IpPacket, LinkType, Stop,
@@ -784,6 +820,21 @@ pub fn guess_resp_port(udp: &UdpHeader<'_>) -> u16 {
         udp.src_port
     } else {
         udp.dst_port
+    }
+}
+
+/// A cheap pre-check for a dispatcher: false when [`decapsulate`] certainly finds no tunnel in `d` (not IP
+/// protocol 4, 41 or 47, and not UDP on a tunnel port or looking like AYIYA or Teredo).
+pub fn may_be_tunnel(d: &Decoded<'_>) -> bool {
+    match d.transport {
+        Some(Transport::Other(4 | 41 | 47, _)) => true,
+        Some(Transport::Udp(u)) => {
+            ports::ALL.contains(&u.dst_port)
+                || ports::ALL.contains(&u.src_port)
+                || ayiya_detect(u.payload)
+                || teredo_detect(u.payload)
+        }
+        _ => false,
     }
 }
 
@@ -1609,6 +1660,18 @@ mod tests {
             (out.infos[0].violation, out.infos[0].valid_dir),
             (Some("GTPv1 bad Version"), Some(false))
         );
+    }
+
+    #[test]
+    fn precheck() {
+        let f = ip4(4, O1, O2, &inner4());
+        let cfg = DecodeConfig::default();
+        let mut d = Decoded::default();
+        decode_frame_wire(&cfg, LinkType::RAW, &f, f.len(), &mut d, &mut Vec::new()).unwrap();
+        assert!(may_be_tunnel(&d));
+        let f = inner4();
+        decode_frame_wire(&cfg, LinkType::RAW, &f, f.len(), &mut d, &mut Vec::new()).unwrap();
+        assert!(!may_be_tunnel(&d));
     }
 
     #[test]

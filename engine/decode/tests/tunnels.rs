@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::Path;
 use weir_decode::frag::Reassembler;
-use weir_decode::tunnel::{decapsulate, Decap, Stateless, TunnelConfig};
+use weir_decode::tunnel::{decapsulate, may_be_tunnel, Decap, Stateless, TunnelConfig};
 use weir_decode::{decode_frame_wire, decode_ip, DecodeConfig, Decoded, LinkType, Transport};
 
 /// A connection key without direction: the two endpoints sorted, and the protocol name.
@@ -146,6 +146,7 @@ fn inner_keys(case: &Case, traces: &Path, no_orig_p: bool, known: &BTreeSet<Key>
             let missing = p.wire_len.saturating_sub(p.data.len());
             decapsulate(&cfg, &tcfg, outer, missing, &mut Stateless, &mut out, &mut weirds);
             if out.depth > 0 {
+                assert!(may_be_tunnel(outer), "pre-check missed a tunnel in {t}");
                 ntun += 1;
             }
             for lvl in 1..=out.depth {
