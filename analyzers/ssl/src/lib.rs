@@ -498,7 +498,15 @@ impl SslAnalyzer {
             match a {
                 Action::Confirm => cx.confirm(),
                 Action::Violation(m) => cx.violation(&m),
-                Action::Weird(name, addl) => emit_weird(cx, &name, addl.as_deref()),
+                Action::Weird(name, addl, src) => {
+                    let source = match src {
+                        session::WeirdSource::Analyzer if self.cfg.dtls_hint => "DTLS",
+                        session::WeirdSource::Analyzer => "SSL",
+                        session::WeirdSource::Script => "",
+                        session::WeirdSource::Named(n) => n,
+                    };
+                    emit_weird(cx, &name, addl.as_deref(), source)
+                }
                 Action::LogSsl(row) => {
                     let cfg = self.cfg.clone();
                     let conn = cx.conn();
@@ -533,10 +541,10 @@ impl SslAnalyzer {
 }
 
 /// Reports a weird by its Zeek name, typed where [`weir_api::Weird`] has the variant.
-fn emit_weird(cx: &mut dyn Context, name: &str, addl: Option<&str>) {
+fn emit_weird(cx: &mut dyn Context, name: &str, addl: Option<&str>, source: &str) {
     match weird_variant(name) {
-        Some(w) => cx.weird(w, addl, "SSL"),
-        None => cx.weird_named(name, addl, "SSL"),
+        Some(w) => cx.weird(w, addl, source),
+        None => cx.weird_named(name, addl, source),
     }
 }
 

@@ -13,7 +13,8 @@ use crate::Config;
 pub enum Action {
     Confirm,
     Violation(String),
-    Weird(String, Option<String>),
+    /// A weird: name, addl, who reports it.
+    Weird(String, Option<String>, WeirdSource),
     /// Write this ssl.log row.
     LogSsl(SslRow),
     /// Write this x509.log row, subject to the worker's de-duplication cache.
@@ -25,6 +26,17 @@ pub enum Action {
     },
     /// `disable_analyzer`: stop analyzing the connection.
     Disable,
+}
+
+/// Who reports a weird, which decides weird.log's `source`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeirdSource {
+    /// The analyzer itself (`SSL`, or `DTLS` over UDP).
+    Analyzer,
+    /// A script's `Reporter::conn_weird` (empty source).
+    Script,
+    /// A fixed source string (`Reporter::limit_reached_weird(..., "SSL")`, the X509 file analyzer).
+    Named(&'static str),
 }
 
 /// One ssl.log row, owned (the connection's id fields are added by the caller).
@@ -172,6 +184,7 @@ impl Session {
             out.push(Action::Weird(
                 "SSL_max_ssl_history_length_reached".into(),
                 Some(max.to_string()),
+                WeirdSource::Named("SSL"),
             ));
         }
     }
@@ -275,7 +288,7 @@ impl Session {
                     self.finish(cfg, false, out);
                 }
             }
-            Event::Weird(name, addl) => out.push(Action::Weird(name.into(), addl)),
+            Event::Weird(name, addl) => out.push(Action::Weird(name.into(), addl, WeirdSource::Analyzer)),
             Event::ClientHello {
                 version,
                 record_version,
@@ -365,6 +378,7 @@ impl Session {
                         out.push(Action::Weird(
                             "SSL_many_server_names".into(),
                             Some(format!("[{}]", list.join(", "))),
+                            WeirdSource::Script,
                         ));
                     }
                 }
@@ -479,7 +493,11 @@ impl Session {
                 if info.row.version.is_none() || info.row.established || content_type != 23 {
                     return;
                 }
-                out.push(Action::Weird("ssl_early_application_data".into(), None));
+                out.push(Action::Weird(
+                    "ssl_early_application_data".into(),
+                    None,
+                    WeirdSource::Script,
+                ));
             }
             Event::CertificateRequest { is_client, authorities } => {
                 if is_client {
@@ -500,7 +518,7 @@ impl Session {
                     let mut weirds = Vec::new();
                     let cert = x509::parse_certificate(der, &mut weirds);
                     for w in weirds {
-                        out.push(Action::Weird(w.into(), None));
+                        out.push(Action::Weird(w.into(), None, WeirdSource::Named("X509")));
                     }
                     // file_sniff: the chain gains the file, parsed or not
                     if let Some(info) = self.ssl.as_mut() {

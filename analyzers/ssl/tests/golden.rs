@@ -158,7 +158,7 @@ fn compare(e: &Expect) -> Result<(usize, usize, usize, Vec<String>, usize), Stri
         got.extend(match e.ty.as_str() {
             "ssl" => out.ssl,
             "x509" => out.x509,
-            _ => out.weirds.iter().map(|w| format!("-\t{w}\tSSL")).collect(),
+            _ => out.weirds.iter().map(|w| format!("-\t{w}")).collect(),
         });
     }
     let mut e_uid_dropped = e.ty == "ssl";

@@ -199,7 +199,7 @@ fn history_length_cap_and_weird() {
     assert_eq!(ssl_row(&out).ssl_history, "Csx");
     assert!(out
         .iter()
-        .any(|a| matches!(a, Action::Weird(n, Some(x)) if n == "SSL_max_ssl_history_length_reached" && x == "3")));
+        .any(|a| matches!(a, Action::Weird(n, Some(x), _) if n == "SSL_max_ssl_history_length_reached" && x == "3")));
 }
 
 #[test]

@@ -134,6 +134,14 @@ struct MockCx<'a> {
     cache: &'a mut Box<dyn std::any::Any + Send>,
 }
 
+fn or_unset(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
 fn row_tsv(schema: &Schema, row: &[Option<Value<'_>>]) -> String {
     let mut out = Vec::new();
     weir_logs::format::tsv::tsv_row(&mut out, schema, row);
@@ -158,13 +166,13 @@ impl Context for MockCx<'_> {
         self.violated = true;
         self.out.violations.push(reason.to_string());
     }
-    fn weird(&mut self, weird: Weird, addl: Option<&str>, _source: &str) {
-        self.out
-            .weirds
-            .push(format!("{}\t{}", weird.name(), addl.unwrap_or("-")));
+    fn weird(&mut self, weird: Weird, addl: Option<&str>, source: &str) {
+        let line = format!("{}\t{}\t{}", weird.name(), addl.unwrap_or("-"), or_unset(source));
+        self.out.weirds.push(line);
     }
-    fn weird_named(&mut self, name: &str, addl: Option<&str>, _source: &str) {
-        self.out.weirds.push(format!("{}\t{}", name, addl.unwrap_or("-")));
+    fn weird_named(&mut self, name: &str, addl: Option<&str>, source: &str) {
+        let line = format!("{}\t{}\t{}", name, addl.unwrap_or("-"), or_unset(source));
+        self.out.weirds.push(line);
     }
     fn log(&mut self, stream: &'static str, row: &[Option<Value<'_>>]) {
         match stream {
