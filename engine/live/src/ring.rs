@@ -1,7 +1,7 @@
 //! One AF_PACKET socket with its TPACKET_V3 RX ring, mmapped, in a fanout group.
 
 use crate::sys::*;
-use crate::{ChecksumMode, FanoutMode, LiveError, SocketOptions};
+use crate::{FanoutMode, LiveError, SocketOptions};
 use std::io;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, Ordering};
@@ -204,7 +204,6 @@ impl Ring {
         // Reset the counters: what the drop-all filter rejected was never counted, but be sure.
         let _ = ring.read_stats();
         ring.stats = KernelStats::default();
-        let _ = ChecksumMode::On;
         Ok(ring)
     }
 

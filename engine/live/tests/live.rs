@@ -427,3 +427,72 @@ fn capture_filter_is_attached_to_every_socket() {
         assert_eq!(r["id.resp_p"], "80");
     }
 }
+
+/// Operation: `--user` drops root once the sockets are open (the logs are then written by that
+/// user), SIGTERM finishes every log, and weir runs with CAP_NET_RAW alone (no root).
+#[test]
+fn runs_unprivileged_and_stops_on_sigterm() {
+    use std::os::unix::fs::MetadataExt;
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !prepare() {
+        return;
+    }
+    let (trace, n) = synthetic_trace("priv-trace", 100);
+    let off = offline(&trace, "priv-offline");
+    let ns = Netns::new("priv");
+    let o = Opts {
+        signal: libc::SIGTERM,
+        ..Opts::default()
+    };
+    let run = capture_with(
+        &ns,
+        "user",
+        &[
+            "--fanout",
+            "cbpf",
+            "-w",
+            "2",
+            "--buffer-size",
+            "16MiB",
+            "--defrag",
+            "--user",
+            "nobody",
+        ],
+        &trace,
+        "",
+        Duration::from_millis(1200),
+        &o,
+    );
+    assert_eq!(run.received() + run.drops(), n - 100 / 20, "{}", run.stderr);
+    assert_same_logs(&run.logdir, &off, "--user nobody");
+    let meta = std::fs::metadata(run.logdir.join("conn.log")).unwrap();
+    assert_eq!(meta.uid(), 65534, "conn.log written by nobody");
+
+    // No root at all: uid nobody with CAP_NET_RAW only (HASH mode: EBPF would need CAP_BPF).
+    let o = Opts {
+        wrapper: [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all,+net_raw",
+            "--ambient-caps=-all,+net_raw",
+            "--bounding-set=-all,+net_raw",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        ..Opts::default()
+    };
+    let run = capture_with(
+        &ns,
+        "capnetraw",
+        &["--fanout", "hash", "-w", "2", "--buffer-size", "16MiB", "--defrag"],
+        &trace,
+        "",
+        Duration::from_millis(1200),
+        &o,
+    );
+    assert_eq!(run.received() + run.drops(), n - 100 / 20, "{}", run.stderr);
+    assert_same_logs(&run.logdir, &off, "CAP_NET_RAW only");
+}

@@ -9,9 +9,14 @@ use weir_live::{run_live, ChecksumMode, FanoutMode, LiveConfig, Pinning};
 use weir_logs::{Format, LogConfig};
 
 static STOP: AtomicBool = AtomicBool::new(false);
+static HUP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
+extern "C" fn on_signal(s: libc::c_int) {
+    if s == libc::SIGHUP {
+        HUP.store(true, Ordering::Relaxed);
+    } else {
+        STOP.store(true, Ordering::Relaxed);
+    }
 }
 
 const USAGE: &str = "usage: weir-live -i IFACE [options] | --node-cfg FILE | --config FILE.toml
@@ -145,7 +150,7 @@ fn real_main() -> Result<(), String> {
     }
     // SAFETY: installing an async-signal-safe handler (one atomic store).
     unsafe {
-        for s in [libc::SIGINT, libc::SIGTERM] {
+        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             libc::signal(s, on_signal as *const () as libc::sighandler_t);
         }
     }
@@ -155,6 +160,11 @@ fn real_main() -> Result<(), String> {
         std::thread::spawn(move || {
             let t0 = std::time::Instant::now();
             loop {
+                if HUP.swap(false, Ordering::Relaxed) {
+                    eprintln!(
+                        "weir-live: SIGHUP: log rotation needs rotation support in weir-logs (see tuning/README.md); ignored"
+                    );
+                }
                 if STOP.load(Ordering::Relaxed) || duration.is_some_and(|d| t0.elapsed().as_secs_f64() >= d) {
                     stop.store(true, Ordering::Relaxed);
                     return;

@@ -70,7 +70,7 @@ impl Drop for Netns {
 }
 
 pub fn weir_live_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_weir-live")
+    option_env!("CARGO_BIN_EXE_weir-live").unwrap_or("weir-live")
 }
 
 pub fn tmpdir(tag: &str) -> PathBuf {
@@ -141,7 +141,7 @@ fn parse_report(stderr: &str) -> Vec<WorkerLine> {
 /// Runs weir-live on `va` with `args`, replays `trace` into `vb` with `replay_args`, waits for the
 /// ring to drain, stops weir-live with SIGINT and returns what happened.
 pub fn capture(ns: &Netns, tag: &str, args: &[&str], trace: &Path, replay_args: &str, settle: Duration) -> Run {
-    capture_pinned(ns, tag, args, trace, replay_args, settle, None)
+    capture_with(ns, tag, args, trace, replay_args, settle, &Opts::default())
 }
 
 /// As [`capture`], with tcpreplay pinned to one core when `pin` is given.
@@ -154,11 +154,52 @@ pub fn capture_pinned(
     settle: Duration,
     pin: Option<usize>,
 ) -> Run {
+    let o = Opts { pin, ..Opts::default() };
+    capture_with(ns, tag, args, trace, replay_args, settle, &o)
+}
+
+/// How to run weir-live and tcpreplay.
+pub struct Opts {
+    /// Pin tcpreplay to this core.
+    pub pin: Option<usize>,
+    /// A command weir-live runs under (e.g. setpriv), inside the namespace.
+    pub wrapper: Vec<String>,
+    /// The signal that stops weir-live.
+    pub signal: i32,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            pin: None,
+            wrapper: Vec::new(),
+            signal: libc::SIGINT,
+        }
+    }
+}
+
+pub fn capture_with(
+    ns: &Netns,
+    tag: &str,
+    args: &[&str],
+    trace: &Path,
+    replay_args: &str,
+    settle: Duration,
+    o: &Opts,
+) -> Run {
+    let pin = o.pin;
     let dir = tmpdir(tag);
+    {
+        // Writable for an unprivileged weir-live (--user, setpriv): the ready file goes here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
     let logdir = dir.join("logs");
     let ready = dir.join("ready");
     let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &ns.name, weir_live_bin(), "-i", "va", "-l"])
+    cmd.args(["netns", "exec", &ns.name])
+        .args(&o.wrapper)
+        .args([weir_live_bin(), "-i", "va", "-l"])
         .arg(&logdir)
         .arg("--ready-file")
         .arg(&ready)
@@ -181,8 +222,8 @@ pub fn capture_pinned(
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     std::thread::sleep(settle);
-    // SAFETY: signalling the child we started (ip netns exec execs weir-live in place).
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // SAFETY: signalling the child we started (ip netns exec and setpriv exec in place).
+    unsafe { libc::kill(child.id() as i32, o.signal) };
     let out = child.wait_with_output().expect("wait weir-live");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "weir-live failed: {stderr}");
