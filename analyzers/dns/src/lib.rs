@@ -14,6 +14,7 @@
 //!   merged across segments), registered as [`DNS`].
 
 pub mod consts;
+pub mod fuzzing;
 pub mod interp;
 pub mod parser;
 pub mod script;

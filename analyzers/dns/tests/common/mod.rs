@@ -467,3 +467,105 @@ fn finish(mut c: Conn, schema: &Schema) -> Recorded {
     }
     rec
 }
+
+/// Every trace file of the corpus.
+pub fn all_traces() -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if let Ok(mut f) = std::fs::File::open(&p) {
+                let mut magic = [0u8; 4];
+                if f.read_exact(&mut magic).is_ok()
+                    && (magic == [0xd4, 0xc3, 0xb2, 0xa1]
+                        || magic == [0xa1, 0xb2, 0xc3, 0xd4]
+                        || magic == [0x4d, 0x3c, 0xb2, 0xa1]
+                        || magic == [0xa1, 0xb2, 0x3c, 0x4d]
+                        || magic == [0x0a, 0x0d, 0x0d, 0x0a]
+                        || magic[..2] == [0x1f, 0x8b])
+                {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&corpus().join("traces"), &mut out);
+    out.sort();
+    out
+}
+
+/// The DNS messages of a set of traces: UDP payloads to or from 53, 137, 5353 or 5355, and the
+/// length-prefixed messages of TCP port 53 streams (segments taken in order of sequence number, each
+/// sequence number once). Duplicates are kept once.
+pub fn dns_messages(traces: &[PathBuf]) -> Vec<Vec<u8>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for t in traces {
+        let frames = read_trace(t);
+        let ps = payloads(&frames, true);
+        let mut streams: HashMap<(IpAddr, u16, IpAddr, u16), BTreeMap<u32, Vec<u8>>> = HashMap::new();
+        for p in &ps {
+            if p.data.is_empty() {
+                continue;
+            }
+            if !p.tcp {
+                if DNS_UDP_PORTS.contains(&p.sport) || DNS_UDP_PORTS.contains(&p.dport) {
+                    if seen.insert(p.data.clone()) {
+                        out.push(p.data.clone());
+                    }
+                }
+            } else if p.sport == 53 || p.dport == 53 {
+                streams
+                    .entry((p.src, p.sport, p.dst, p.dport))
+                    .or_default()
+                    .entry(p.seq)
+                    .or_insert_with(|| p.data.clone());
+            }
+        }
+        for (_, segs) in streams {
+            let mut bytes = Vec::new();
+            let mut next: Option<u32> = None;
+            for (s, d) in segs {
+                let off = next.map(|n| n.wrapping_sub(s) as usize).unwrap_or(0);
+                if off < d.len() {
+                    bytes.extend_from_slice(&d[off..]);
+                    next = Some(s.wrapping_add(d.len() as u32));
+                }
+            }
+            let mut i = 0;
+            while i + 2 <= bytes.len() {
+                let l = u16::from_be_bytes([bytes[i], bytes[i + 1]]) as usize;
+                if i + 2 + l > bytes.len() {
+                    break;
+                }
+                let m = bytes[i + 2..i + 2 + l].to_vec();
+                if seen.insert(m.clone()) {
+                    out.push(m);
+                }
+                i += 2 + l;
+            }
+        }
+    }
+    out
+}
+
+/// The fuzz corpus directory of a target.
+pub fn fuzz_corpus(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target)
+}
+
+pub fn read_dir_files(d: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(d)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_file())
+                .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
