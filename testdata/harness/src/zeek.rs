@@ -439,7 +439,11 @@ mod tests {
     fn unsupported_things() {
         let t0 = test_row("base/frameworks/notice/weird", "bare(-b)", "zeek -b -r x.pcap %INPUT");
         let inv = translate(&argv("-b -r x.pcap %INPUT ./discarder.zeek"), &t0);
-        assert!(inv.unsupported.is_empty(), "a log-neutral helper is not unsupported: {:?}", inv.unsupported);
+        assert!(
+            inv.unsupported.is_empty(),
+            "a log-neutral helper is not unsupported: {:?}",
+            inv.unsupported
+        );
         let inv = translate(&argv("-b -r x.pcap %INPUT ./other.zeek"), &t0);
         assert!(!inv.unsupported.is_empty());
         let t = test_row(
