@@ -297,8 +297,13 @@ impl Proto {
             return;
         }
         let i = idx(is_orig);
-        let mut buf = std::mem::take(&mut self.rec_buf[i]);
-        buf.extend_from_slice(data);
+        let mut owned = std::mem::take(&mut self.rec_buf[i]);
+        let direct = owned.is_empty();
+        if !direct {
+            owned.extend_from_slice(data);
+        }
+        // Parse straight from the caller's bytes when nothing is pending; only a partial record is kept.
+        let buf: &[u8] = if direct { data } else { &owned };
         let mut pos = 0;
         while !self.skip && buf.len() - pos >= 5 {
             let h = &buf[pos..pos + 5];
@@ -326,19 +331,21 @@ impl Proto {
             if buf.len() - pos < total {
                 break;
             }
-            let body = buf[pos + 5..pos + total].to_vec();
+            let body = &buf[pos + 5..pos + total];
             pos += total;
             if layer == UNKNOWN_VERSION {
                 continue;
             }
-            self.record(is_orig, layer, content_type, raw_version, (h3, h4), &body, ev);
+            self.record(is_orig, layer, content_type, raw_version, (h3, h4), body, ev);
         }
         if self.skip {
-            buf.clear();
+            owned.clear();
+        } else if direct {
+            owned.extend_from_slice(&data[pos..]);
         } else {
-            buf.drain(..pos);
+            owned.drain(..pos);
         }
-        self.rec_buf[i] = buf;
+        self.rec_buf[i] = owned;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -669,9 +676,9 @@ impl Proto {
                 break;
             }
             let msg_type = buf[pos];
-            let body = buf[pos + 4..pos + 4 + len].to_vec();
+            let body = &buf[pos + 4..pos + 4 + len];
             pos += 4 + len;
-            if !self.handshake_message(is_orig, msg_type, len as u32, &body, ev) {
+            if !self.handshake_message(is_orig, msg_type, len as u32, body, ev) {
                 failed = true;
                 break;
             }
