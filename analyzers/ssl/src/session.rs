@@ -371,10 +371,7 @@ impl Session {
                 if is_client && !names.is_empty() {
                     info.row.server_name = Some(names[0].clone());
                     if names.len() > 1 {
-                        let list: Vec<String> = names
-                            .iter()
-                            .map(|n| format!("\"{}\"", String::from_utf8_lossy(n)))
-                            .collect();
+                        let list: Vec<String> = names.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
                         out.push(Action::Weird(
                             "SSL_many_server_names".into(),
                             Some(format!("[{}]", list.join(", "))),
