@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# weir's end-to-end benchmark, one command:
+#   bench/run-e2e.sh
+# builds weir (release) and weir-gen/weir-bench, generates the workload (or reuses it from
+# bench/data/), runs weir over it with 1 and 2 workers, --analyzers none and all, a few times
+# each, and prints the table (packets/s, Gbit/s, ns/packet, CPU, peak RSS, ratio to the floor).
+#
+# Environment (all optional):
+#   PACKETS=1000000  SEED=1  CONNECTIONS=1000   the workload (cached by these three values)
+#   REPEAT=3                                    runs per configuration
+#   WORKERS=1,2  ANALYZERS=none,all             the configurations
+#   WEIR=path/to/weir                           benchmark this binary instead of building one
+#   BENCH_TARGET_DIR=/work/target-bench         cargo target dir for weir-bench
+#   MARKDOWN=out.md                             also write the table there
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+PACKETS="${PACKETS:-1000000}"
+SEED="${SEED:-1}"
+CONNECTIONS="${CONNECTIONS:-1000}"
+REPEAT="${REPEAT:-3}"
+WORKERS="${WORKERS:-1,2}"
+ANALYZERS="${ANALYZERS:-none,all}"
+BENCH_TARGET_DIR="${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}"
+
+cd "$root"
+if [[ -z "${WEIR:-}" ]]; then
+    echo "== building weir (release)" >&2
+    # The workspace's own target dir, as `cargo build --release -p weir` leaves it.
+    env -u CARGO_TARGET_DIR cargo build --release -p weir >&2
+    WEIR="$root/target/release/weir"
+fi
+echo "== building weir-gen and weir-bench (release, target dir $BENCH_TARGET_DIR)" >&2
+CARGO_TARGET_DIR="$BENCH_TARGET_DIR" cargo build --release -p weir-bench >&2
+GEN="$BENCH_TARGET_DIR/release/weir-gen"
+BENCH="$BENCH_TARGET_DIR/release/weir-bench"
+
+mkdir -p "$here/data"
+# The cache key includes a hash of the generator's sources: a changed generator makes a new file
+# (and the files an older generator made are removed).
+srchash="$(cd "$here/src" && cat rng.rs pcap.rs pkt.rs dns.rs tls.rs gen.rs bin/weir-gen.rs | sha256sum | cut -c1-12)"
+pcap="$here/data/gen-s${SEED}-p${PACKETS}-c${CONNECTIONS}-${srchash}.pcap"
+if [[ -s "$pcap" ]]; then
+    echo "== reusing $pcap" >&2
+else
+    find "$here/data" -maxdepth 1 -name 'gen-*.pcap' ! -name "gen-*-${srchash}.pcap" -delete
+    echo "== generating $pcap" >&2
+    "$GEN" --seed "$SEED" --packets "$PACKETS" --connections "$CONNECTIONS" --out "$pcap.tmp"
+    mv "$pcap.tmp" "$pcap"
+fi
+
+echo "== machine" >&2
+model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)"
+mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) CPUs ($model), $mem memory, Linux $(uname -r)"
+echo "weir: $WEIR ($(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$root" && git diff --quiet 2>/dev/null || echo ', work tree with uncommitted changes'))"
+echo
+args=(e2e --pcap "$pcap" --weir "$WEIR" --repeat "$REPEAT" --workers "$WORKERS" --analyzers "$ANALYZERS")
+if [[ -n "${MARKDOWN:-}" ]]; then args+=(--markdown "$MARKDOWN"); fi
+"$BENCH" "${args[@]}"

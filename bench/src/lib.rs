@@ -1,0 +1,11 @@
+//! weir's benchmark side: a seeded, streaming pcap traffic generator ([`gen`]) and the pieces of
+//! the end-to-end benchmark runner (a minimal pcap reader in [`pcap`], process measurement in
+//! [`run`]).
+
+pub mod dns;
+pub mod gen;
+pub mod pcap;
+pub mod pkt;
+pub mod rng;
+pub mod run;
+pub mod tls;
