@@ -1180,10 +1180,8 @@ impl Interp {
                         }
                     }
                 }
-                11 => {
-                    if (olen == 0 || olen == 2) && conn.udp {
-                        ev.weird(Weird::EDNS_TCP_Keepalive_In_UDP, None);
-                    }
+                11 if (olen == 0 || olen == 2) && conn.udp => {
+                    ev.weird(Weird::EDNS_TCP_Keepalive_In_UDP, None);
                 }
                 _ => {}
             }

@@ -7,6 +7,7 @@
 //! and every class must be one of the explained ones below; Zeek's behaviour decides which side is
 //! "right" for weir (the analyzer itself follows Zeek's walk in `interp`, not either parser).
 
+#[allow(dead_code)]
 mod common;
 
 use common::*;
@@ -187,8 +188,12 @@ fn differential_against_hickory() {
     let traces = all_traces();
     let mut msgs = dns_messages(&traces);
     let n_trace = msgs.len();
+    // The fuzz corpus (its seeds are the traces' messages; only what the fuzzer added is new).
+    let known: std::collections::HashSet<Vec<u8>> = msgs.iter().cloned().collect();
     for (_, d) in read_dir_files(&fuzz_corpus("parser")) {
-        msgs.push(d);
+        if !known.contains(&d) {
+            msgs.push(d);
+        }
     }
     let mut classes: BTreeMap<String, usize> = BTreeMap::new();
     let mut field_diffs: BTreeMap<String, usize> = BTreeMap::new();

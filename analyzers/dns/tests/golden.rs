@@ -4,6 +4,7 @@
 //! uids are not compared (ours are not Zeek's); the 5-tuple columns are. ts is masked on both sides as the
 //! baselines' canonifier does. Rows are compared as multisets (Zeek writes them in removal order).
 
+#[allow(dead_code)]
 mod common;
 
 use common::*;
@@ -338,3 +339,96 @@ const KNOWN_FAILURES: &[&str] = &[
     // handlers (the algorithm's name: `Ed25519`, `Ed448`); the base-script rows are otherwise identical.
     "scripts.base.protocols.dns.dnssec",
 ];
+
+/// conn.log's `service` and the analyzer's history letters (`^` for its flip, `X` for a limit) for the DNS
+/// tests with a conn.log baseline: `service` is `dns` when the analyzer confirmed before any violation
+/// (Zeek's DPD); the other history letters are the engine's and are not checked here.
+#[test]
+fn golden_conn_service_and_history() {
+    let text = std::fs::read_to_string(corpus().join("MANIFEST.tsv")).unwrap();
+    let tests = [
+        (
+            "scripts.base.protocols.dns.max-queries",
+            "dns/conn-count-too-large.pcap",
+            false,
+        ),
+        (
+            "scripts.base.protocols.dns.max-compression-depth",
+            "dns/max-compression-depth.pcap",
+            false,
+        ),
+        ("opt.basic", "wikipedia.pcap", false),
+    ];
+    let mut report = String::new();
+    let mut bad = 0;
+    for (test, trace, ic) in tests {
+        let row = text.lines().find(|l| l.split('\t').nth(1) == Some(test)).unwrap();
+        let notes = row.split('\t').nth(7).unwrap();
+        let mut cfg = DnsConfig::default();
+        if let Some(v) = notes.split("dns_max_queries=").nth(1) {
+            cfg.interp.max_queries = v.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+        }
+        if let Some(v) = notes.split("dns_max_compression_chain_depth=").nth(1) {
+            cfg.interp.max_compression_chain_depth =
+                v.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+        }
+        let schema = cfg.schema();
+        let frames = read_trace(&corpus().join("traces").join(trace));
+        let recs = run(&payloads(&frames, ic || notes.contains("-C(")), &cfg, &schema);
+        let (cols, rows) = read_expected(&corpus().join("expected").join(test).join("conn.log"));
+        let ci = |n: &str| cols.iter().position(|c| c == n);
+        for r in &rows {
+            let service = &r[ci("service").unwrap()];
+            let history = &r[ci("history").unwrap()];
+            // Which of ours is it: by 5-tuple when the baseline has it, else the only one.
+            let ours = match (
+                ci("id.orig_h"),
+                ci("id.orig_p"),
+                ci("id.resp_h"),
+                ci("id.resp_p"),
+                ci("proto"),
+            ) {
+                (Some(a), Some(b), Some(c), Some(d), Some(e)) => recs.iter().find(|x| {
+                    x.conn.is_some_and(|(p, oh, op, rh, rp)| {
+                        p == r[e]
+                            && oh.to_string() == r[a]
+                            && op.to_string() == r[b]
+                            && rh.to_string() == r[c]
+                            && rp.to_string() == r[d]
+                    })
+                }),
+                _ => recs.first(),
+            };
+            let Some(ours) = ours else {
+                // A connection the DNS analyzer is not attached to (the baseline's service is not dns).
+                if service.split(',').any(|s| s == "dns") {
+                    bad += 1;
+                    report += &format!("MISSING {test}: {}\n", r.join(" "));
+                }
+                continue;
+            };
+            let our_service = if ours.confirmed && (ours.violations.is_empty()) {
+                "dns"
+            } else {
+                "-"
+            };
+            let want_service = if service.split(',').any(|s| s == "dns") {
+                "dns"
+            } else {
+                "-"
+            };
+            let letters = |h: &str| h.chars().filter(|c| *c == '^' || *c == 'X').collect::<String>();
+            let our_letters: String = ours.history.iter().map(|&b| b as char).collect();
+            let ok = our_service == want_service && letters(history) == our_letters;
+            if !ok {
+                bad += 1;
+            }
+            report += &format!(
+                "{} {test}: service {want_service}/{our_service} history {history} (analyzer letters {our_letters})\n",
+                if ok { "OK  " } else { "FAIL" }
+            );
+        }
+    }
+    println!("{report}");
+    assert_eq!(bad, 0, "{report}");
+}

@@ -1,6 +1,5 @@
 //! Test support: a minimal trace reader and connection tracker that feeds the DNS analyzer without the
 //! engine, a mock `Context`, and Zeek-TSV rendering of what the analyzer logged.
-#![allow(dead_code)]
 
 use core::net::IpAddr;
 use pcap_parser::traits::PcapReaderIterator;
@@ -202,6 +201,8 @@ pub struct Recorded {
     pub confirmed: bool,
     pub violations: Vec<String>,
     pub history: Vec<u8>,
+    /// The connection as conn.log would write it: proto, orig_h, orig_p, resp_h, resp_p (after flips).
+    pub conn: Option<(&'static str, IpAddr, u16, IpAddr, u16)>,
 }
 
 pub struct MockCx<'a> {
@@ -302,6 +303,7 @@ fn key(p: &Payload) -> (bool, IpAddr, u16, IpAddr, u16) {
     }
 }
 
+#[allow(clippy::map_entry)] // the entry is skipped (`continue`) for connections DNS is not attached to
 /// Runs the analyzer over a trace's payloads, with connections as Zeek would form them (simplified).
 pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Recorded> {
     let mut conns: HashMap<(bool, IpAddr, u16, IpAddr, u16), Conn> = HashMap::new();
@@ -331,10 +333,10 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
             let mut orig = (p.src, p.sport);
             let mut resp = (p.dst, p.dport);
             if p.tcp {
-                // SYN-ACK first: the receiver is the originator.
-                if p.tcp_flags & 0x12 == 0x12 {
-                    core::mem::swap(&mut orig, &mut resp);
-                } else if p.tcp_flags & 0x02 == 0 && resp.1 != 53 && orig.1 == 53 {
+                // SYN-ACK first: the receiver is the originator; no SYN: the port decides.
+                let synack = p.tcp_flags & 0x12 == 0x12;
+                let by_port = p.tcp_flags & 0x02 == 0 && resp.1 != 53 && orig.1 == 53;
+                if synack || by_port {
                     core::mem::swap(&mut orig, &mut resp);
                 }
                 if resp.1 != 53 {
@@ -465,6 +467,7 @@ fn finish(mut c: Conn, schema: &Schema) -> Recorded {
     if c.an.flipped() {
         rec.history.insert(0, b'^');
     }
+    rec.conn = Some((if c.tcp { "tcp" } else { "udp" }, o.0, o.1, r.0, r.1));
     rec
 }
 
@@ -506,16 +509,16 @@ pub fn dns_messages(traces: &[PathBuf]) -> Vec<Vec<u8>> {
     for t in traces {
         let frames = read_trace(t);
         let ps = payloads(&frames, true);
-        let mut streams: HashMap<(IpAddr, u16, IpAddr, u16), BTreeMap<u32, Vec<u8>>> = HashMap::new();
+        type Flow = (IpAddr, u16, IpAddr, u16);
+        let mut streams: HashMap<Flow, BTreeMap<u32, Vec<u8>>> = HashMap::new();
         for p in &ps {
             if p.data.is_empty() {
                 continue;
             }
             if !p.tcp {
-                if DNS_UDP_PORTS.contains(&p.sport) || DNS_UDP_PORTS.contains(&p.dport) {
-                    if seen.insert(p.data.clone()) {
-                        out.push(p.data.clone());
-                    }
+                if (DNS_UDP_PORTS.contains(&p.sport) || DNS_UDP_PORTS.contains(&p.dport)) && seen.insert(p.data.clone())
+                {
+                    out.push(p.data.clone());
                 }
             } else if p.sport == 53 || p.dport == 53 {
                 streams
