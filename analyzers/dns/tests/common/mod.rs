@@ -162,22 +162,105 @@ pub fn payloads(frames: &[Frame], ignore_checksums: bool) -> Vec<Payload> {
 }
 
 fn push(cfg: &DecodeConfig, ts: f64, dec: &Decoded<'_>, out: &mut Vec<Payload>) {
+    push_depth(cfg, ts, dec, out, 0)
+}
+
+/// Decodes a tunnelled inner frame and pushes its payloads.
+fn inner(cfg: &DecodeConfig, ts: f64, link: LinkType, frame: &[u8], out: &mut Vec<Payload>, depth: usize) {
+    if depth >= 3 {
+        return;
+    }
+    let mut dec = Decoded::default();
+    let mut weirds = Vec::new();
+    if weir_decode::decode_frame(cfg, link, frame, &mut dec, &mut weirds).is_ok() {
+        push_depth(cfg, ts, &dec, out, depth + 1);
+    }
+}
+
+/// A GRE packet's payload and how to decode it (Zeek's GRE analyzer, simplified: versions 0 and 1,
+/// IPv4/IPv6/Ethernet/PPP payloads).
+fn gre(cfg: &DecodeConfig, ts: f64, seg: &[u8], out: &mut Vec<Payload>, depth: usize) {
+    if seg.len() < 4 {
+        return;
+    }
+    let flags = u16::from_be_bytes([seg[0], seg[1]]);
+    let proto = u16::from_be_bytes([seg[2], seg[3]]);
+    let version = flags & 7;
+    let mut off = 4;
+    if flags & 0xc000 != 0 {
+        off += 4; // checksum (+ offset)
+    }
+    if flags & 0x2000 != 0 {
+        off += 4; // key
+    }
+    if flags & 0x1000 != 0 {
+        off += 4; // sequence
+    }
+    if version == 1 && flags & 0x0080 != 0 {
+        off += 4; // ack
+    }
+    let Some(p) = seg.get(off..) else { return };
+    match proto {
+        0x0800 | 0x86dd => inner(cfg, ts, LinkType::RAW, p, out, depth),
+        0x6558 => inner(cfg, ts, LinkType::ETHERNET, p, out, depth),
+        0x880b => {
+            let mut p = p;
+            if p.starts_with(&[0xff, 0x03]) {
+                p = &p[2..];
+            }
+            let (pp, rest) = if p.first().is_some_and(|b| b & 1 == 1) {
+                (p[0] as u16, &p[1..])
+            } else if p.len() >= 2 {
+                (u16::from_be_bytes([p[0], p[1]]), &p[2..])
+            } else {
+                return;
+            };
+            if pp == 0x0021 || pp == 0x0057 {
+                inner(cfg, ts, LinkType::RAW, rest, out, depth);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn push_depth(cfg: &DecodeConfig, ts: f64, dec: &Decoded<'_>, out: &mut Vec<Payload>, depth: usize) {
     let Some(ip) = dec.ip else { return };
     if checksum::should_verify(cfg, &ip) && !checksum::transport_ok(&ip) {
         return;
     }
     match dec.transport {
-        Some(weir_decode::Transport::Udp(u)) => out.push(Payload {
-            ts,
-            tcp: false,
-            src: ip.src,
-            sport: u.src_port,
-            dst: ip.dst,
-            dport: u.dst_port,
-            tcp_flags: 0,
-            seq: 0,
-            data: u.payload.to_vec(),
-        }),
+        Some(weir_decode::Transport::Udp(u)) => {
+            let ports = [u.src_port, u.dst_port];
+            // Tunnels over UDP on their well-known ports: GRE-in-UDP 4754, VXLAN 4789, GTP-U 2152.
+            if ports.contains(&4754) {
+                return gre(cfg, ts, u.payload, out, depth);
+            }
+            if u.dst_port == 4789 && u.payload.len() > 8 && u.payload[0] & 0x08 != 0 {
+                return inner(cfg, ts, LinkType::ETHERNET, &u.payload[8..], out, depth);
+            }
+            if ports.contains(&2152) && u.payload.len() > 8 && u.payload[0] >> 5 == 1 && u.payload[1] == 0xff {
+                let mut off = 8;
+                if u.payload[0] & 0x07 != 0 {
+                    off += 4;
+                }
+                if let Some(p) = u.payload.get(off..) {
+                    if p.first().is_some_and(|b| b >> 4 == 4 || b >> 4 == 6) {
+                        return inner(cfg, ts, LinkType::RAW, p, out, depth);
+                    }
+                }
+            }
+            out.push(Payload {
+                ts,
+                tcp: false,
+                src: ip.src,
+                sport: u.src_port,
+                dst: ip.dst,
+                dport: u.dst_port,
+                tcp_flags: 0,
+                seq: 0,
+                data: u.payload.to_vec(),
+            })
+        }
         Some(weir_decode::Transport::Tcp(t)) => out.push(Payload {
             ts,
             tcp: true,
@@ -189,6 +272,8 @@ fn push(cfg: &DecodeConfig, ts: f64, dec: &Decoded<'_>, out: &mut Vec<Payload>) 
             seq: t.seq,
             data: t.payload.to_vec(),
         }),
+        Some(weir_decode::Transport::Other(47, seg)) => gre(cfg, ts, seg, out, depth),
+        Some(weir_decode::Transport::Other(4 | 41, seg)) => inner(cfg, ts, LinkType::RAW, seg, out, depth),
         _ => {}
     }
 }
