@@ -2,7 +2,7 @@
 //!
 //! Input bytes are read as operations on the two directions of one connection sharing a small
 //! [`Budget`]: segments (at arbitrary relative sequence numbers, consistent or corrupted bytes,
-//! some truncated), ACKs, FINs, state changes, `skip_to_seq`, `shed`, `done`. After every operation it
+//! some truncated), ACKs, FINs, state changes, tracking/keeping bytes, `skip_to_seq`, `shed`, `done`. After every operation it
 //! checks:
 //! * the budget: `used() <= worker_limit`, every direction `<= direction_limit`, and `used()`
 //!   equals the sum of what the directions hold;
@@ -130,6 +130,7 @@ pub fn run(data: &[u8]) -> Summary {
         let mut sink = |e: Event<'_>| match e {
             Event::Data { seq, data } => evs.push((true, seq, data.len() as u64, data.to_vec())),
             Event::Undelivered { seq, len } => evs.push((false, seq, len, Vec::new())),
+            Event::NotKept { seq, len } => evs.push((false, seq, len, Vec::new())),
             Event::ContentGap { len, .. } => missed += len,
             Event::RexmitInconsistency { .. } => sum.rexmit += 1,
             Event::Weird(_) => sum.weirds += 1,
@@ -189,7 +190,7 @@ pub fn run(data: &[u8]) -> Summary {
             }
             5 => {
                 let Some(x) = inp.u8() else { break };
-                match x % 6 {
+                match x % 7 {
                     0 => {
                         let fin = d.info.last_seq_full - d.info.start_seq as u64;
                         d.info.fin_seq = Some(fin + 1);
@@ -199,7 +200,11 @@ pub fn run(data: &[u8]) -> Summary {
                     2 => d.info.state = TcpState::Reset,
                     3 => d.info.partial = !d.info.partial,
                     4 => d.info.peer_has_contents = !d.info.peer_has_contents,
-                    _ => d.info.rst_seen = true,
+                    5 => d.info.rst_seen = true,
+                    _ => {
+                        let keep = d.r.keeps_data();
+                        d.r.set_keep_data(!keep);
+                    }
                 }
                 d.r.check_eof(&d.info, &mut sink);
             }

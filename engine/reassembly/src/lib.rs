@@ -36,12 +36,19 @@
 //! Per worker: one [`Budget`] (e.g. in the worker struct), one [`Config`], and one
 //! [`capture_loss::Scheduler`] fed with `budget.gaps`.
 //!
-//! Per TCP connection whose stream an analyzer wants (Zeek's `EnableReassembly`): a pair of
-//! reassemblers indexed like `TcpSession::ep` (`[Reassembler; 2]`, e.g.
-//! `Option<Box<[Reassembler; 2]>>` in the session or the `Analysis`; `Reassembler::new()` itself
-//! allocates nothing, blocks are allocated only when data must be held). On a flip the pair is
-//! swapped together with `ep` (in Zeek the reassembler belongs to the `TCP_Endpoint`).
-//! Connections without analysis get no reassembler and cost nothing.
+//! Per TCP connection: a pair of reassemblers indexed like `TcpSession::ep` (`[Reassembler; 2]`,
+//! e.g. `Option<Box<[Reassembler; 2]>>` in the session; `Reassembler::new()`/`tracking()` allocate
+//! nothing, blocks are allocated only when data must be held). On a flip the pair is swapped
+//! together with `ep` (in Zeek the reassembler belongs to the `TCP_Endpoint`).
+//!
+//! Which connections: **Zeek reassembles every TCP connection** (`dpd_reassemble_first_packets`
+//! is T, so `TCPSessionAdapter::AddExtraAnalyzers` calls `EnableReassembly()` for all, in bare
+//! mode too), and conn.log's `missed_bytes`, the `G`/`g` history letters and the capture_loss.log
+//! counters come from it. So every TCP connection needs at least a [`Reassembler::tracking`]
+//! pair (ranges only, no bytes: costs nothing while data arrives in order and
+//! [`BLOCK_OVERHEAD`] per held range otherwise); a connection an analyzer reads gets
+//! [`Reassembler::new`] (or `set_keep_data(true)` when an analyzer attaches later). Without any
+//! reassembler, Zeek's conn.log cannot be reproduced for lossy connections.
 //!
 //! In Zeek's `TCPSessionAdapter::Process` order, for a segment from endpoint `i` (peer `p`),
 //! with `Processed` as returned by `TcpSession::process`:
@@ -72,6 +79,8 @@
 //! * [`Event::Data`] → DPD probing and `deliver_stream(is_orig, data)` of the attached analyzers
 //!   (Zeek's `ForwardStream`);
 //! * [`Event::Undelivered`] → analyzers' `undelivered(is_orig, seq, len)`;
+//! * [`Event::NotKept`] → nothing without analyzers (tracking); with analyzers that attached
+//!   after the data was tracked, `undelivered` (their bytes are not available);
 //! * [`Event::ContentGap`] → conn.log `missed_bytes += len`;
 //! * [`Event::History`] → `core.add_history(code)` (already scaled: 1st, 10th, 100th gap);
 //! * [`Event::Weird`] → `core.weird(w, None, WeirdSource::Tcp)`;
@@ -327,6 +336,11 @@ pub enum Event<'a> {
     /// Data for the signature matcher (`Conn()->Match(PAYLOAD, data, is_orig, bol=false,
     /// eol=false, clear=false)`), from `MatchUndelivered`.
     MatchUndelivered { data: &'a [u8] },
+    /// In-order data whose bytes were not kept (a [`Reassembler::tracking`] reassembler, or
+    /// ranges buffered before [`Reassembler::set_keep_data`] turned byte keeping on). Nothing
+    /// was lost on the wire: this is not a content gap. Ignore it without analyzers; with
+    /// analyzers attached later, hand it to them as undelivered.
+    NotKept { seq: u64, len: u64 },
     /// `CheckEOF` decided this endpoint has delivered everything: call Zeek's
     /// `TCPSessionAdapter::EndpointEOF` for this direction (once per reassembler).
     EndpointEof,
@@ -335,6 +349,7 @@ pub enum Event<'a> {
 #[derive(Debug)]
 struct Block {
     upper: u64,
+    /// The bytes of `[seq, upper)`, or empty when they were not kept (tracking mode).
     data: Box<[u8]>,
 }
 
@@ -368,6 +383,7 @@ pub struct Reassembler {
     missed_bytes: u64,
     gaps: u64,
     delivered_bytes: u64,
+    keep_data: bool,
 }
 
 impl Default for Reassembler {
@@ -395,7 +411,32 @@ impl Reassembler {
             missed_bytes: 0,
             gaps: 0,
             delivered_bytes: 0,
+            keep_data: true,
         }
+    }
+
+    /// A reassembler that keeps sequence ranges but not bytes: for connections no analyzer
+    /// reads. Zeek reassembles every TCP connection (`dpd_reassemble_first_packets = T` makes
+    /// `AddExtraAnalyzers` enable reassembly for all), and what conn.log shows of it (gaps:
+    /// `missed_bytes`, `G`/`g`; the gap statistics behind capture_loss.log; the weirds) depends
+    /// only on which ranges are held, not on their bytes. Such a reassembler produces exactly
+    /// the same events as a full one except that in-order data comes as [`Event::NotKept`]
+    /// instead of [`Event::Data`], and no `RexmitInconsistency`/`MatchUndelivered` (which need
+    /// bytes). A held range costs [`BLOCK_OVERHEAD`] bytes of budget.
+    pub const fn tracking() -> Reassembler {
+        let mut r = Reassembler::new();
+        r.keep_data = false;
+        r
+    }
+
+    /// Starts (or stops) keeping bytes, e.g. when an analyzer attaches to a connection that was
+    /// only tracked. Ranges already held without bytes are delivered as [`Event::NotKept`].
+    pub fn set_keep_data(&mut self, keep: bool) {
+        self.keep_data = keep;
+    }
+
+    pub fn keeps_data(&self) -> bool {
+        self.keep_data
     }
 
     // ----- accessors -----
@@ -638,7 +679,7 @@ impl Reassembler {
 
     fn remove_block(&mut self, budget: &mut Budget, seq: u64) -> Block {
         let b = self.blocks.remove(&seq).expect("block");
-        self.data_size -= b.data.len() as u64;
+        self.data_size -= b.upper - seq;
         self.uncharge(budget, b.cost());
         b
     }
@@ -671,7 +712,7 @@ impl Reassembler {
             return false;
         };
         let delivered = k < self.last_reassem_seq;
-        let n = b.data.len() as u64;
+        let n = b.upper - k;
         self.remove_block(budget, k);
         budget.stats.evicted_blocks += 1;
         if delivered {
@@ -730,7 +771,7 @@ impl Reassembler {
             };
             let nupper = upper.min(b.upper);
             let n = (nupper - nseq) as usize;
-            if n > 0 {
+            if n > 0 && !b.data.is_empty() {
                 let o = (nseq - bseq) as usize;
                 Self::overlap(cfg, info, &b.data[o..o + n], &data[off..off + n], out);
             }
@@ -807,7 +848,8 @@ impl Reassembler {
         out: &mut F,
     ) {
         let pupper = pseq + bytes.len() as u64;
-        let cost = bytes.len() as u64 + BLOCK_OVERHEAD;
+        let stored: &[u8] = if self.keep_data { bytes } else { &[] };
+        let cost = stored.len() as u64 + BLOCK_OVERHEAD;
         if self.make_room(budget, cost) {
             self.data_size += bytes.len() as u64;
             self.charge(budget, cost);
@@ -815,7 +857,7 @@ impl Reassembler {
                 pseq,
                 Block {
                     upper: pupper,
-                    data: bytes.into(),
+                    data: stored.into(),
                 },
             );
             // Delivering as each piece is inserted gives the same deliveries, in the same
@@ -828,7 +870,8 @@ impl Reassembler {
                 let off = (self.last_reassem_seq - pseq) as usize;
                 let s = self.last_reassem_seq;
                 self.last_reassem_seq = pupper;
-                self.deliver_block(s, &bytes[off..], out);
+                let kept = if self.keep_data { Some(&bytes[off..]) } else { None };
+                self.deliver_block(s, pupper - s, kept, out);
                 if let Some((&k, _)) = self.blocks.range(self.last_reassem_seq..).next() {
                     if k == self.last_reassem_seq {
                         self.block_inserted(cfg, budget, info, k, out);
@@ -865,12 +908,15 @@ impl Reassembler {
                 let s = self.last_reassem_seq;
                 let off = (s - bseq) as usize;
                 self.last_reassem_seq = b.upper;
-                let data = &self.blocks[&bseq].data[off..];
+                let stored = &self.blocks[&bseq].data;
+                let len = self.last_reassem_seq - s;
+                let data = if stored.is_empty() { None } else { Some(&stored[off..]) };
                 Self::deliver_block_to(
                     &mut self.delivered_bytes,
                     self.seq_to_skip,
                     self.skip_deliveries,
                     s,
+                    len,
                     data,
                     out,
                 );
@@ -886,40 +932,49 @@ impl Reassembler {
         }
     }
 
-    fn deliver_block<F: FnMut(Event<'_>)>(&mut self, seq: u64, data: &[u8], out: &mut F) {
+    fn deliver_block<F: FnMut(Event<'_>)>(&mut self, seq: u64, len: u64, data: Option<&[u8]>, out: &mut F) {
         Self::deliver_block_to(
             &mut self.delivered_bytes,
             self.seq_to_skip,
             self.skip_deliveries,
             seq,
+            len,
             data,
             out,
         );
     }
 
     /// Zeek's `DeliverBlock`.
+    /// `data` is `None` for ranges whose bytes were not kept.
+    #[allow(clippy::too_many_arguments)]
     fn deliver_block_to<F: FnMut(Event<'_>)>(
         delivered: &mut u64,
         seq_to_skip: u64,
         skip_deliveries: bool,
         mut seq: u64,
-        mut data: &[u8],
+        mut len: u64,
+        mut data: Option<&[u8]>,
         out: &mut F,
     ) {
-        let len = data.len() as u64;
         if seq + len <= seq_to_skip {
             return;
         }
         if seq < seq_to_skip {
-            let n = (seq_to_skip - seq) as usize;
-            data = &data[n..];
+            let n = seq_to_skip - seq;
+            data = data.map(|d| &d[n as usize..]);
+            len -= n;
             seq = seq_to_skip;
         }
         if skip_deliveries {
             return;
         }
-        *delivered += data.len() as u64;
-        out(Event::Data { seq, data });
+        match data {
+            Some(data) => {
+                *delivered += len;
+                out(Event::Data { seq, data });
+            }
+            None => out(Event::NotKept { seq, len }),
+        }
     }
 
     /// Zeek's `Reassembler::TrimToSeq` / `DataBlockList::Trim`. Returns the number of missing
@@ -1090,6 +1145,9 @@ impl Reassembler {
         for b in self.blocks.values() {
             if b.upper > self.last_reassem_seq {
                 break;
+            }
+            if b.data.is_empty() {
+                continue;
             }
             out(Event::MatchUndelivered { data: &b.data });
         }

@@ -11,6 +11,7 @@ enum Ev {
     Rexmit(Vec<u8>, Vec<u8>),
     Weird(Weird),
     Match(Vec<u8>),
+    NotKept(u64, u64),
     Eof,
 }
 
@@ -23,6 +24,7 @@ fn own(e: Event<'_>) -> Ev {
         Event::RexmitInconsistency { old, new } => Ev::Rexmit(old.to_vec(), new.to_vec()),
         Event::Weird(w) => Ev::Weird(w),
         Event::MatchUndelivered { data } => Ev::Match(data.to_vec()),
+        Event::NotKept { seq, len } => Ev::NotKept(seq, len),
         Event::EndpointEof => Ev::Eof,
     }
 }
@@ -551,5 +553,43 @@ fn shed_gives_up_oldest_first() {
     assert_eq!(
         t.ack(23),
         vec![Ev::History(b'G', 1), Ev::ContentGap(4, 19), Ev::Undelivered(4, 19)]
+    );
+}
+
+#[test]
+fn tracking_mode_same_gaps_no_bytes() {
+    let mut t = T::new();
+    t.r = Reassembler::tracking();
+    assert!(!t.r.keeps_data());
+    assert_eq!(t.send(1, b"abc"), vec![Ev::NotKept(1, 3)]);
+    assert_eq!(t.send(9, b"ijk"), vec![]);
+    // Only overhead is charged.
+    assert_eq!(t.budget.used(), 2 * weir_reassembly::BLOCK_OVERHEAD);
+    assert_eq!(
+        t.ack(12),
+        vec![
+            Ev::History(b'G', 1),
+            Ev::ContentGap(4, 5),
+            Ev::Undelivered(4, 5),
+            Ev::NotKept(9, 3)
+        ]
+    );
+    assert_eq!(t.r.missed_bytes(), 5);
+    assert_eq!(
+        t.budget.gaps,
+        GapStats {
+            ack_events: 1,
+            ack_bytes: 0,
+            gap_events: 1,
+            gap_bytes: 5
+        }
+    );
+    // An analyzer attaches: bytes are kept from now on; ranges held before come as NotKept.
+    t.send(20, b"tu");
+    t.r.set_keep_data(true);
+    t.send(22, b"vw");
+    assert_eq!(
+        t.send(12, &[b'l'; 8]),
+        vec![data(12, &[b'l'; 8]), Ev::NotKept(20, 2), data(22, b"vw")]
     );
 }

@@ -133,6 +133,20 @@ fn info(c: &Conn, i: usize) -> EndpointInfo {
 
 /// Per connection (orig port, resp port): (orig missed, resp missed, history letters).
 fn run(rel: &str) -> HashMap<(u16, u16), (u64, u64, String)> {
+    let full = run_mode(rel, false);
+    // A ranges-only reassembler must show exactly the same gaps.
+    assert_eq!(full, run_mode(rel, true), "tracking mode differs on {rel}");
+    full
+}
+
+fn run_mode(rel: &str, tracking: bool) -> HashMap<(u16, u16), (u64, u64, String)> {
+    let mk = || {
+        if tracking {
+            Reassembler::tracking()
+        } else {
+            Reassembler::new()
+        }
+    };
     let d = trace(rel);
     let cfg = Config::default();
     let mut budget = Budget::default();
@@ -146,7 +160,7 @@ fn run(rel: &str) -> HashMap<(u16, u16), (u64, u64, String)> {
         } else if syn && !ack {
             let mut c = Conn {
                 ep: Default::default(),
-                r: [Reassembler::new(), Reassembler::new()],
+                r: [mk(), mk()],
             };
             c.ep[0].isn = p.seq as u64;
             c.ep[0].last = p.seq as u64 + 1;
