@@ -63,6 +63,7 @@ struct Attached {
 struct StreamPos {
     next: Option<u64>,
     ended: bool,
+    probed: bool,
 }
 
 /// A connection's analyzers.
@@ -326,6 +327,21 @@ impl Analysis {
         let r = self.each(env, |a, cx| a.deliver_stream(cx, is_orig, fresh));
         req.flip |= r.flip;
         req
+    }
+
+    /// In-order stream bytes from the reassembler.
+    pub fn stream_data(&mut self, env: &mut Env<'_>, is_orig: bool, data: &[u8]) -> Requests {
+        let d = if is_orig { 0 } else { 1 };
+        if !self.stream[d].probed {
+            self.stream[d].probed = true;
+            self.probe(env.reg, env.transport, is_orig, data);
+        }
+        self.each(env, |a, cx| a.deliver_stream(cx, is_orig, data))
+    }
+
+    /// A gap in the stream, from the reassembler.
+    pub fn stream_gap(&mut self, env: &mut Env<'_>, is_orig: bool, seq: u64, len: u64) -> Requests {
+        self.each(env, |a, cx| a.undelivered(cx, is_orig, seq, len))
     }
 
     /// One direction of a TCP connection ended (FIN or RST).

@@ -28,6 +28,16 @@ pub struct EngineConfig {
     pub seed: u64,
     /// The most connections one worker tracks at once.
     pub max_flows: usize,
+    /// Zeek's `dpd_reassemble_first_packets` (T): reassemble every TCP connection's streams, as Zeek
+    /// does, which is what gives conn.log its `G`/`g` history and `missed_bytes`. With F, only
+    /// connections with an application analyzer are reassembled (cheaper; conn.log then reports gaps
+    /// only for those).
+    pub reassemble_all: bool,
+    /// Zeek's TCP reassembly tunables.
+    pub reassembly: weir_reassembly::Config,
+    /// Bytes a worker may hold in reassembly buffers, and one direction of one connection.
+    pub reassembly_worker_limit: u64,
+    pub reassembly_direction_limit: u64,
     /// The application analyzers of this run and their settings.
     pub registry: crate::analysis::Registry,
     /// The most IP datagrams being reassembled at once.
@@ -124,6 +134,10 @@ impl EngineConfig {
             max_flows: 4_000_000,
             max_frag_datagrams: 65_536,
             registry: crate::analysis::Registry::default(),
+            reassemble_all: true,
+            reassembly: weir_reassembly::Config::default(),
+            reassembly_worker_limit: 256 << 20,
+            reassembly_direction_limit: 8 << 20,
             frag_timeout: 300.0,
         };
         for r in REGISTRATIONS {
@@ -212,6 +226,22 @@ impl EngineConfig {
             "tcp_attempt_delay" => self.tcp.attempt_delay = interval(value)?,
             "tcp_close_delay" => self.tcp.close_delay = interval(value)?,
             "frag_timeout" => self.frag_timeout = interval(value)?,
+            "dpd_reassemble_first_packets" => self.reassemble_all = parse_bool(value)?,
+            "report_gaps_for_partial" => self.reassembly.report_gaps_for_partial = parse_bool(value)?,
+            "tcp_max_old_segments" => {
+                self.reassembly.max_old_segments = value.parse().map_err(|_| format!("{name}: not a count"))?
+            }
+            "tcp_max_initial_window" => {
+                self.reassembly.max_initial_window = value.parse().map_err(|_| format!("{name}: not a count"))?
+            }
+            "tcp_max_above_hole_without_any_acks" => {
+                self.reassembly.max_above_hole_without_any_acks =
+                    value.parse().map_err(|_| format!("{name}: not a count"))?
+            }
+            "tcp_excessive_data_without_further_acks" => {
+                self.reassembly.excessive_data_without_further_acks =
+                    value.parse().map_err(|_| format!("{name}: not a count"))?
+            }
             "CommunityID::seed" => {
                 self.community_id_seed = Some(value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?)
             }
@@ -247,6 +277,12 @@ pub const SETTINGS: &[&str] = &[
     "tcp_attempt_delay",
     "tcp_close_delay",
     "frag_timeout",
+    "dpd_reassemble_first_packets",
+    "report_gaps_for_partial",
+    "tcp_max_old_segments",
+    "tcp_max_initial_window",
+    "tcp_max_above_hole_without_any_acks",
+    "tcp_excessive_data_without_further_acks",
     "CommunityID::seed",
     "max_timer_expires",
 ];

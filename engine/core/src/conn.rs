@@ -61,6 +61,8 @@ pub struct ConnCore {
     pub orig_ip_bytes: u64,
     pub resp_pkts: u64,
     pub resp_ip_bytes: u64,
+    /// conn.log `missed_bytes`: the sum of the content gaps Zeek reports (`content_gap` events).
+    pub missed_bytes: u64,
     pub pending_weirds: Vec<PendingWeird>,
 }
 
@@ -94,6 +96,7 @@ impl ConnCore {
             orig_ip_bytes: 0,
             resp_pkts: 0,
             resp_ip_bytes: 0,
+            missed_bytes: 0,
             pending_weirds: Vec::new(),
         }
     }
@@ -225,7 +228,7 @@ impl DatagramState {
 }
 
 /// The transport-specific part of a connection.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum ConnKind {
     Tcp(Box<TcpSession>),
     Udp(DatagramState),

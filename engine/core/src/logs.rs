@@ -160,7 +160,7 @@ pub fn conn_row(out: &mut WeirdOut, cfg: &EngineConfig, conn: &Conn, community_i
         Some(Value::str(s.conn_state)),
         local.then(|| Value::Bool(cfg.local_nets.contains(c.orig_h))),
         local.then(|| Value::Bool(cfg.local_nets.contains(c.resp_h))),
-        Some(Value::Count(0)), // missed_bytes: no reassembly yet, so no content gaps are measured
+        Some(Value::Count(c.missed_bytes)),
         (!history.is_empty()).then_some(Value::Str(history)),
         Some(Value::Count(c.orig_pkts)),
         Some(Value::Count(c.orig_ip_bytes)),

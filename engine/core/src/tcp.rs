@@ -98,6 +98,8 @@ pub struct Endpoint {
     hist_last_syn: u64,
     hist_last_fin: u64,
     hist_last_rst: u64,
+    /// Zeek's `FIN_seq`: relative sequence one past the FIN octet, once a FIN was seen.
+    fin_seq: u64,
     /// Whether this endpoint is currently the originator (changes on a flip).
     is_orig: bool,
 }
@@ -129,6 +131,7 @@ impl Endpoint {
             hist_last_syn: 0,
             hist_last_fin: 0,
             hist_last_rst: 0,
+            fin_seq: 0,
             is_orig,
         }
     }
@@ -186,7 +189,7 @@ impl Endpoint {
 }
 
 /// The TCP part of a connection (Zeek's `TCPSessionAdapter`).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct TcpSession {
     /// `ep[0]` is the originator's endpoint, `ep[1]` the responder's; a flip swaps them.
     ep: [Endpoint; 2],
@@ -198,6 +201,10 @@ pub struct TcpSession {
     pub expire_at: Option<f64>,
     pub attempt_at: Option<f64>,
     pub delete_at: Option<f64>,
+    /// Stream reassembly, per endpoint like `ep` (Zeek's `TCP_Reassembler`s), when enabled.
+    pub reasm: Option<Box<[weir_reassembly::Reassembler; 2]>>,
+    /// A close the state machine decided while data was still pending (Zeek's `close_deferred`).
+    deferred_close: Option<PendingClose>,
 }
 
 const ORIG: u8 = 1;
@@ -239,7 +246,8 @@ impl Processed {
 /// A close decided by the state machine, carried out by [`TcpSession::finish`].
 #[derive(Clone, Copy, Debug)]
 pub struct PendingClose {
-    i: usize,
+    /// The closing endpoint's index.
+    pub i: usize,
     p: usize,
     gen_event: bool,
 }
@@ -267,6 +275,8 @@ impl TcpSession {
             expire_at: Some(network_time + t.syn_timeout),
             attempt_at: None,
             delete_at: None,
+            reasm: None,
+            deferred_close: None,
         }
     }
 
@@ -289,6 +299,9 @@ impl TcpSession {
     /// Zeek's `TCPSessionAdapter::FlipRoles` (the connection-level flip is the caller's).
     pub fn flip_roles(&mut self) {
         self.ep.swap(0, 1);
+        if let Some(r) = self.reasm.as_deref_mut() {
+            r.swap(0, 1);
+        }
         self.ep[0].is_orig = !self.ep[0].is_orig;
         self.ep[1].is_orig = !self.ep[1].is_orig;
         let f = self.first_packet_seen;
@@ -408,6 +421,7 @@ impl TcpSession {
         if fin {
             let e = &mut self.ep[i];
             e.fin_cnt += 1;
+            e.fin_seq = rel_seq.wrapping_add(seg_len as u64);
             if e.fin_cnt >= t.storm_thresh && now < e.last_time + t.storm_interarrival_thresh {
                 core.weird(Weird::FIN_storm, None, WeirdSource::Tcp);
             }
@@ -515,10 +529,76 @@ impl TcpSession {
     }
 
     /// Zeek's `ConnectionClosed` step of `Process`, which comes after the data was handed to the
-    /// stream (the caller does that in between).
-    pub fn finish(&mut self, core: &mut ConnCore, close: Option<PendingClose>, t: &TcpTimeouts) {
+    /// stream (the caller does that in between). With `data_pending` (the closing endpoint's
+    /// reassembler still holds undelivered data), Zeek defers the close until that endpoint's EOF.
+    pub fn finish(&mut self, core: &mut ConnCore, close: Option<PendingClose>, data_pending: bool, t: &TcpTimeouts) {
         if let Some(c) = close {
+            if data_pending {
+                let gen_event = c.gen_event || self.deferred_close.is_some_and(|d| d.gen_event);
+                self.deferred_close = Some(PendingClose { gen_event, ..c });
+                return;
+            }
+            self.deferred_close = None;
             self.connection_closed(core, c.i, c.p, c.gen_event, t);
+        }
+    }
+
+    /// Zeek's `EndpointEOF` for endpoint `k`: a deferred close of that endpoint is carried out.
+    /// Returns true when it raised `pending_data_when_closed`.
+    pub fn endpoint_eof(&mut self, core: &mut ConnCore, k: usize, still_pending: bool, t: &TcpTimeouts) {
+        if let Some(c) = self.deferred_close.filter(|c| c.i == k) {
+            self.deferred_close = None;
+            if still_pending && self.ep[0].did_close && self.ep[1].did_close {
+                core.weird(Weird::pending_data_when_closed, None, WeirdSource::Tcp);
+            }
+            self.connection_closed(core, c.i, c.p, c.gen_event, t);
+        }
+    }
+
+    /// Index in `ep` (and `reasm`) of the originator (`true`) or responder endpoint.
+    pub fn index(is_orig: bool) -> usize {
+        if is_orig {
+            0
+        } else {
+            1
+        }
+    }
+
+    /// What endpoint `k`'s reassembler needs to know of the TCP state (Zeek reads it through the
+    /// endpoint, its peer and the adapter).
+    pub fn endpoint_info(&self, k: usize) -> weir_reassembly::EndpointInfo {
+        fn st(s: EndpointState) -> weir_reassembly::TcpState {
+            use weir_reassembly::TcpState as T;
+            match s {
+                Inactive => T::Inactive,
+                SynSent => T::SynSent,
+                SynAckSent => T::SynAckSent,
+                Partial => T::Partial,
+                Established => T::Established,
+                Closed => T::Closed,
+                Reset => T::Reset,
+            }
+        }
+        let (e, p) = (&self.ep[k], &self.ep[1 - k]);
+        let peer_reasm = self.reasm.as_deref().map(|r| &r[1 - k]);
+        weir_reassembly::EndpointInfo {
+            is_orig: e.is_orig,
+            state: st(e.state),
+            prev_state: st(e.prev_state),
+            peer_state: st(p.state),
+            peer_prev_state: st(p.prev_state),
+            fin_seq: (e.fin_cnt > 0).then_some(e.fin_seq),
+            rst_seen: e.rst_cnt > 0,
+            peer_fin_or_rst: p.fin_cnt > 0 || p.rst_cnt > 0,
+            no_data_acked: e.no_data_acked(),
+            size: e.size(p.state),
+            start_seq: e.start_seq,
+            last_seq_full: Endpoint::full(e.last_seq, e.seq_wraps),
+            peer_has_contents: peer_reasm.is_some(),
+            peer_has_done_something: p.last_time != 0.0,
+            peer_has_undelivered: peer_reasm.is_some_and(|r| r.has_undelivered_data()),
+            partial: self.is_partial,
+            skipping: false,
         }
     }
 

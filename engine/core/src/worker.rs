@@ -18,6 +18,7 @@ use std::sync::Arc;
 use weir_api::Transport as ApiTransport;
 use weir_api::Weird;
 use weir_decode::{checksum, decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Transport};
+use weir_reassembly::{Budget, Event as ReEvent, Reassembler};
 
 /// One packet handed to a worker.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +56,8 @@ pub struct Worker {
     weirds_buf: Vec<DecodeWeird>,
     out: WeirdOut,
     states: WorkerStates,
+    /// Reassembly memory of all this worker's connections, and Zeek's gap statistics.
+    budget: Budget,
     pub stats: WorkerStats,
     now: f64,
 }
@@ -64,6 +67,7 @@ impl Worker {
         // A private copy: the per-packet `Arc` clones then touch a reference count no other thread
         // shares (a shared one costs a cache-line transfer per packet).
         let cfg = Arc::new((*cfg).clone());
+        let budget = Budget::new(cfg.reassembly_worker_limit, cfg.reassembly_direction_limit);
         let flows = FlowTable::new(cfg.max_flows);
         Worker {
             cfg,
@@ -71,6 +75,7 @@ impl Worker {
             weirds_buf: Vec::with_capacity(8),
             out,
             states: WorkerStates::default(),
+            budget,
             stats: WorkerStats::default(),
             now: 0.0,
         }
@@ -221,38 +226,61 @@ impl Worker {
                     // ConnSize is a packet child of the TCP adapter: it counts after Process, with the
                     // direction as it stands after any flip.
                     c.core.count_packet(pr.is_orig, ip_len);
-                    if let Some(an) = c.analysis.as_deref_mut() {
-                        let size = s.orig_size() + s.resp_size();
-                        let mut env = Env {
-                            reg: &cfg.registry,
-                            core: &mut c.core,
-                            out: &mut self.out,
-                            states: &mut self.states,
-                            transport: ApiTransport::Tcp,
-                            now: p.now,
-                            pkt_ts: p.ts,
-                            size,
-                        };
+                    let data = t
+                        .payload
+                        .get(..(len.max(0) as usize).min(t.payload.len()))
+                        .unwrap_or(&[]);
+                    let close = pr.take_close();
+                    let flip = if s.reasm.is_some() {
+                        stream_reassembled(
+                            &cfg,
+                            &mut self.budget,
+                            &mut self.out,
+                            &mut self.states,
+                            &mut c.core,
+                            s,
+                            c.analysis.as_deref_mut(),
+                            &pr,
+                            len,
+                            data,
+                            close,
+                            (p.now, p.ts),
+                        )
+                    } else {
                         let mut flip = false;
-                        if pr.stream_ok {
-                            if caplen >= len {
-                                let data = t.payload.get(..len as usize).unwrap_or(t.payload);
-                                flip |= an.segment(&mut env, pr.is_orig, pr.rel_data_seq, data).flip;
-                            } else {
-                                env.core.weird(Weird::truncated_tcp_payload, None, WeirdSource::Tcp);
+                        if let Some(an) = c.analysis.as_deref_mut() {
+                            let size = s.orig_size() + s.resp_size();
+                            let mut env = Env {
+                                reg: &cfg.registry,
+                                core: &mut c.core,
+                                out: &mut self.out,
+                                states: &mut self.states,
+                                transport: ApiTransport::Tcp,
+                                now: p.now,
+                                pkt_ts: p.ts,
+                                size,
+                            };
+                            if pr.stream_ok {
+                                if caplen >= len {
+                                    flip |= an.segment(&mut env, pr.is_orig, pr.rel_data_seq, data).flip;
+                                } else {
+                                    env.core.weird(Weird::truncated_tcp_payload, None, WeirdSource::Tcp);
+                                }
+                            }
+                            if pr.fin || pr.rst {
+                                flip |= an.end_of_data(&mut env, pr.is_orig).flip;
                             }
                         }
-                        if pr.fin || pr.rst {
-                            flip |= an.end_of_data(&mut env, pr.is_orig).flip;
-                        }
-                        if flip {
-                            c.core.flip_roles();
-                            s.flip_roles();
+                        s.finish(&mut c.core, close, false, &cfg.tcp);
+                        flip
+                    };
+                    if flip {
+                        c.core.flip_roles();
+                        s.flip_roles();
+                        if let Some(an) = c.analysis.as_deref_mut() {
                             an.flip_roles();
                         }
                     }
-                    let close = pr.take_close();
-                    s.finish(&mut c.core, close, &cfg.tcp);
                 }
             }
             (ConnKind::Udp(st), Transport::Udp(u)) => {
@@ -406,6 +434,13 @@ impl Worker {
         if let Some(t) = transport {
             conn.analysis = Analysis::new(&cfg.registry, t, conn.core.resp_p);
         }
+        // TCPSessionAdapter::AddExtraAnalyzers: reassemble when an analyzer is attached or
+        // `dpd_reassemble_first_packets` says so (Zeek's default).
+        if let ConnKind::Tcp(s) = &mut conn.kind {
+            if cfg.reassemble_all || conn.analysis.is_some() {
+                s.reasm = Some(Box::new([Reassembler::new(), Reassembler::new()]));
+            }
+        }
         self.flows.insert(conn)
     }
 
@@ -432,6 +467,12 @@ impl Worker {
     /// The analyzers' last word before the connection is logged (Zeek's `Done`).
     fn conn_done(&mut self, conn: &mut Conn) {
         let Conn { core, kind, analysis } = conn;
+        if let ConnKind::Tcp(s) = kind {
+            if analysis.is_none() {
+                reassembly_done(&self.cfg, &mut self.budget, core, s);
+                return;
+            }
+        }
         let Some(an) = analysis.as_deref_mut() else { return };
         let (transport, size) = match kind {
             ConnKind::Tcp(s) => (ApiTransport::Tcp, s.orig_size() + s.resp_size()),
@@ -449,6 +490,11 @@ impl Worker {
             size,
         };
         an.done(&mut env);
+        // Zeek's TCPSessionAdapter::Done: the analyzers are done first, then the endpoints'
+        // reassemblers, whose last gaps still count in missed_bytes.
+        if let ConnKind::Tcp(s) = kind {
+            reassembly_done(&self.cfg, &mut self.budget, core, s);
+        }
     }
 
     fn log_conn(&mut self, conn: &Conn) {
@@ -596,5 +642,132 @@ fn icmp6_weirds(core: &mut ConnCore, i: &weir_decode::IcmpHeader<'_>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Zeek's stream steps of `TCPSessionAdapter::Process` for one segment, with reassembly: the peer's
+/// `AckReceived`, the sender's `DataSent`, `CheckEOF`, then `ConnectionClosed` (deferred while data is
+/// pending, carried out at the endpoint's EOF). Returns whether an analyzer asked for a flip.
+#[allow(clippy::too_many_arguments)]
+fn stream_reassembled(
+    cfg: &EngineConfig,
+    budget: &mut Budget,
+    out: &mut crate::logs::WeirdOut,
+    states: &mut WorkerStates,
+    core: &mut ConnCore,
+    s: &mut TcpSession,
+    mut analysis: Option<&mut Analysis>,
+    pr: &crate::tcp::Processed,
+    len: i64,
+    data: &[u8],
+    close: Option<crate::tcp::PendingClose>,
+    (now, ts): (f64, f64),
+) -> bool {
+    let i = TcpSession::index(pr.is_orig);
+    let p = 1 - i;
+    let mut flip = false;
+    let mut eof = [false; 2];
+    let size = s.orig_size() + s.resp_size();
+    // Handles the reassembler's events for endpoint `k`.
+    let mut step =
+        |s: &mut TcpSession,
+         k: usize,
+         core: &mut ConnCore,
+         analysis: &mut Option<&mut Analysis>,
+         call: &mut dyn FnMut(&mut Reassembler, &weir_reassembly::EndpointInfo, &mut dyn FnMut(ReEvent<'_>))| {
+            let info = s.endpoint_info(k);
+            let is_orig = info.is_orig;
+            let Some(r) = s.reasm.as_deref_mut() else { return };
+            call(&mut r[k], &info, &mut |ev| match ev {
+                ReEvent::Data { data, .. } => {
+                    if let Some(an) = analysis.as_deref_mut() {
+                        let mut env = Env {
+                            reg: &cfg.registry,
+                            core: &mut *core,
+                            out: &mut *out,
+                            states: &mut *states,
+                            transport: ApiTransport::Tcp,
+                            now,
+                            pkt_ts: ts,
+                            size,
+                        };
+                        flip |= an.stream_data(&mut env, is_orig, data).flip;
+                    }
+                }
+                ReEvent::Undelivered { seq, len } => {
+                    if let Some(an) = analysis.as_deref_mut() {
+                        let mut env = Env {
+                            reg: &cfg.registry,
+                            core: &mut *core,
+                            out: &mut *out,
+                            states: &mut *states,
+                            transport: ApiTransport::Tcp,
+                            now,
+                            pkt_ts: ts,
+                            size,
+                        };
+                        flip |= an.stream_gap(&mut env, is_orig, seq, len).flip;
+                    }
+                }
+                ReEvent::ContentGap { len, .. } => core.missed_bytes += len,
+                ReEvent::History { code, .. } => core.add_history(code),
+                ReEvent::Weird(w) => core.weird(w, None, WeirdSource::Tcp),
+                ReEvent::EndpointEof => eof[k] = true,
+                _ => {}
+            });
+        };
+    let rcfg = &cfg.reassembly;
+    if let Some(ack) = pr.rel_ack {
+        step(s, p, core, &mut analysis, &mut |r, info, cb| {
+            r.ack_received(rcfg, budget, info, ack, &mut |ev| cb(ev))
+        });
+    }
+    if pr.stream_ok {
+        step(s, i, core, &mut analysis, &mut |r, info, cb| {
+            r.data_sent(rcfg, budget, info, pr.rel_data_seq, len as u64, data, &mut |ev| cb(ev));
+        });
+    }
+    step(s, i, core, &mut analysis, &mut |r, info, cb| {
+        r.check_eof(info, &mut |ev| cb(ev))
+    });
+    let pending = {
+        let info = s.endpoint_info(i);
+        s.reasm.as_deref().is_some_and(|r| r[i].data_pending(&info))
+    };
+    s.finish(core, close, pending, &cfg.tcp);
+    for k in [i, p] {
+        if eof[k] {
+            let info = s.endpoint_info(k);
+            if let Some(an) = analysis.as_deref_mut() {
+                let mut env = Env {
+                    reg: &cfg.registry,
+                    core: &mut *core,
+                    out: &mut *out,
+                    states: &mut *states,
+                    transport: ApiTransport::Tcp,
+                    now,
+                    pkt_ts: ts,
+                    size,
+                };
+                flip |= an.end_of_data(&mut env, info.is_orig).flip;
+            }
+            let still = s.reasm.as_deref().is_some_and(|r| r[k].data_pending(&info));
+            s.endpoint_eof(core, k, still, &cfg.tcp);
+        }
+    }
+    flip
+}
+
+/// The endpoints' reassemblers at connection removal (Zeek's `TCP_Endpoint::Done`): last gaps
+/// count in missed_bytes; their memory goes back to the worker's budget.
+fn reassembly_done(cfg: &EngineConfig, budget: &mut Budget, core: &mut ConnCore, s: &mut TcpSession) {
+    let Some(mut r) = s.reasm.take() else { return };
+    for k in 0..2 {
+        r[k].done(&cfg.reassembly, budget, &mut |ev| match ev {
+            ReEvent::ContentGap { len, .. } => core.missed_bytes += len,
+            ReEvent::History { code, .. } => core.add_history(code),
+            ReEvent::Weird(w) => core.weird(w, None, WeirdSource::Tcp),
+            _ => {}
+        });
     }
 }
