@@ -700,7 +700,15 @@ fn new_worker_state() -> Box<dyn std::any::Any + Send> {
 }
 
 fn logs() -> Vec<Schema> {
-    vec![ssl_schema(&Config::default()), x509_schema()]
+    logs_for(&Settings::new())
+}
+
+/// The log schemas for these settings. `AnalyzerInfo::logs` cannot see the settings, so it returns the
+/// defaults; an engine that passes `--set` values to this analyzer must take its schemas from here, or
+/// rows from column-changing settings will not match the schema.
+pub fn logs_for(settings: &Settings) -> Vec<Schema> {
+    let cfg = Config::from_settings(settings).unwrap_or_default();
+    vec![ssl_schema(&cfg), x509_schema_for(&cfg)]
 }
 
 /// The registration: `ssl` on TCP (`SSL::ssl_ports`) and UDP (`SSL::dtls_ports`), detected on any port.
