@@ -16,7 +16,7 @@ WORKERS=${WORKERS:-"1 2"}
 MODE=${MODE:-cbpf}
 BUFFER=${BUFFER:-16MiB}
 DURATION=${DURATION:-5}
-RATES=${RATES:-"25000 50000 75000 100000 125000 150000 175000 200000 250000 300000 400000"}
+RATES=${RATES:-"100000 200000 300000 400000 500000"}
 OUT=${OUT:-/tmp/weir-live-rate.md}
 TARGET=${CARGO_TARGET_DIR:-target}
 NS=weirbench$$
@@ -48,12 +48,11 @@ run_one() { # workers rate(pps or "top") -> prints "sent received drops achieved
     rm -rf "$WORK/logs" "$WORK/ready"
     if [ "$rate" = top ]; then loops=20; speed="--topspeed"; else
         loops=$(( (rate * DURATION + PKTS - 1) / PKTS )); speed="--pps=$rate"; fi
-    ip netns exec $NS "$BIN" -i va -w "$w" --fanout "$MODE" --buffer-size "$BUFFER" --stats-interval 0 \
+    ip netns exec $NS "$BIN" -i va -w "$w" --pin "0-$((w - 1))" --fanout "$MODE" --buffer-size "$BUFFER" --stats-interval 0 \
         -l "$WORK/logs" --ready-file "$WORK/ready" 2>"$WORK/err" &
     pid=$!
     while [ ! -e "$WORK/ready" ]; do sleep 0.05; done
-    if [ "$w" = 1 ]; then pin="taskset -c 1"; else pin=""; fi
-    ip netns exec $NS $pin tcpreplay -i vb $speed --loop="$loops" "$WORK/trace.pcap" >"$WORK/replay" 2>&1
+    ip netns exec $NS tcpreplay -i vb --preload-pcap $speed --loop="$loops" "$WORK/trace.pcap" >"$WORK/replay" 2>&1
     sleep 1.5
     kill -INT $pid; wait $pid || true
     sent=$(sed -n 's/.*Successful packets: *\([0-9]*\).*/\1/p' "$WORK/replay")
@@ -76,7 +75,7 @@ for w in $WORKERS; do
         echo "| $w | $r | $4 | $1 | $2 | $3 |" | tee -a "$OUT"
         if [ "$3" = 0 ] && [ "$4" -gt "$best" ]; then best=$4; fi
     done
-    echo "workers=$w: highest replay rate with zero drops: $best pps" | tee -a "$OUT.summary"
+    echo "workers=$w: highest replay rate with zero drops: $best pps" >>"$OUT.summary"
 done
 echo | tee -a "$OUT"
 cat "$OUT.summary" | tee -a "$OUT"; rm -f "$OUT.summary"

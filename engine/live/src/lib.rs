@@ -8,7 +8,7 @@
 //! * [`ring`]: the socket and ring (Zeek's AF_PACKET options and defaults);
 //! * [`bpf`]: weir's symmetric flow hash as classic and extended BPF fanout programs;
 //! * [`pin`]: cores from the operator or the NIC's NUMA node in `/sys`;
-//! * [`stats`]: stats.log;
+//! * [`stats`]: stats.log (Zeek's columns);
 //! * [`config`]: zeekctl `node.cfg` and weir's TOML configuration.
 //!
 //! Entry point: [`run_live`].

@@ -432,6 +432,7 @@ fn ipv6(src: [u8; 16], dst: [u8; 16], nh: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// One TCP connection: handshake, a request, a response, FIN both ways (10 packets).
+#[allow(clippy::too_many_arguments)]
 fn tcp_conn(w: &mut PcapW, t: &mut u64, c: [u8; 4], s: [u8; 4], cp: u16, sp: u16, vlan: Option<u16>, size: usize) {
     let (ci, si) = (1000u32, 5000u32);
     let req = vec![b'q'; 64];
