@@ -15,7 +15,7 @@ f="$tmp/check.pcap"
 "$BENCH_TARGET_DIR/release/weir-gen" --packets "$packets" --connections 300 --out "$f" "$@"
 status=0
 if command -v tshark >/dev/null; then
-    tshark -r "$f" -q -z io,phs 2>/dev/null
+    tshark -o tcp.reassemble_out_of_order:TRUE -r "$f" -q -z io,phs 2>/dev/null
     # Out-of-order reassembly on: segments lost before the sensor arrive later as retransmissions,
     # and without it tshark's TLS/HTTP dissectors lose their place in the stream at the gap.
     n="$(tshark -o tcp.reassemble_out_of_order:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
