@@ -81,10 +81,30 @@ pub struct Summary {
 
 /// Runs one fuzz input; panics on a violated invariant.
 pub fn run(data: &[u8]) -> Summary {
+    run_mode(data, Mode::Normal).0
+}
+
+/// How [`run_mode`] sets up the reassemblers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Small budget, full reassemblers, all operations.
+    Normal,
+    /// Unlimited budget, full reassemblers; no keep-data toggles, no shedding.
+    Full,
+    /// As `Full`, with [`Reassembler::tracking`] reassemblers.
+    Tracking,
+}
+
+/// Runs one input; returns the summary and a log of everything visible outside the byte stream
+/// (gaps, history letters, weirds, EOFs, missed bytes, gap statistics). `Full` and `Tracking`
+/// must give the same log.
+pub fn run_mode(data: &[u8], mode: Mode) -> (Summary, Vec<String>) {
     let mut sum = Summary::default();
+    let mut log: Vec<String> = Vec::new();
+    let compare = mode != Mode::Normal;
     let mut inp = Input { d: data };
-    let Some(cfg_byte) = inp.u8() else { return sum };
-    let Some(lim) = inp.u8() else { return sum };
+    let Some(cfg_byte) = inp.u8() else { return (sum, log) };
+    let Some(lim) = inp.u8() else { return (sum, log) };
     let cfg = Config {
         max_old_segments: (cfg_byte & 3) as u32,
         max_initial_window: if cfg_byte & 4 != 0 { 300 } else { 16384 },
@@ -96,11 +116,18 @@ pub fn run(data: &[u8]) -> Summary {
         signatures_loaded: cfg_byte & 128 != 0,
         rexmit_inconsistency_handled: true,
     };
-    let worker = 200 + (lim as u64 & 0x0f) * 300;
-    let direction = 150 + (lim as u64 >> 4) * 200;
+    let (worker, direction) = if compare {
+        (u64::MAX / 2, u64::MAX / 4)
+    } else {
+        (200 + (lim as u64 & 0x0f) * 300, 150 + (lim as u64 >> 4) * 200)
+    };
     let mut budget = Budget::new(worker, direction);
     let mk = |is_orig| Dir {
-        r: Reassembler::new(),
+        r: if mode == Mode::Tracking {
+            Reassembler::tracking()
+        } else {
+            Reassembler::new()
+        },
         info: EndpointInfo {
             is_orig,
             state: TcpState::Established,
@@ -129,12 +156,25 @@ pub fn run(data: &[u8]) -> Summary {
         let mut missed = 0u64;
         let mut sink = |e: Event<'_>| match e {
             Event::Data { seq, data } => evs.push((true, seq, data.len() as u64, data.to_vec())),
-            Event::Undelivered { seq, len } => evs.push((false, seq, len, Vec::new())),
+            Event::Undelivered { seq, len } => {
+                log.push(format!("{di} undelivered {seq} {len}"));
+                evs.push((false, seq, len, Vec::new()))
+            }
             Event::NotKept { seq, len } => evs.push((false, seq, len, Vec::new())),
-            Event::ContentGap { len, .. } => missed += len,
+            Event::ContentGap { seq, len } => {
+                missed += len;
+                log.push(format!("{di} content_gap {seq} {len}"));
+            }
             Event::RexmitInconsistency { .. } => sum.rexmit += 1,
-            Event::Weird(_) => sum.weirds += 1,
-            Event::EndpointEof => sum.eofs += 1,
+            Event::Weird(w) => {
+                sum.weirds += 1;
+                log.push(format!("{di} weird {w:?}"));
+            }
+            Event::EndpointEof => {
+                sum.eofs += 1;
+                log.push(format!("{di} eof"));
+            }
+            Event::History { code, threshold } => log.push(format!("{di} history {} {threshold}", code as char)),
             _ => {}
         };
         let peer_undelivered = dirs[1 - di].r.has_undelivered_data();
@@ -202,6 +242,9 @@ pub fn run(data: &[u8]) -> Summary {
                     4 => d.info.peer_has_contents = !d.info.peer_has_contents,
                     5 => d.info.rst_seen = true,
                     _ => {
+                        if compare {
+                            continue;
+                        }
                         let keep = d.r.keeps_data();
                         d.r.set_keep_data(!keep);
                     }
@@ -211,6 +254,9 @@ pub fn run(data: &[u8]) -> Summary {
             6 => {
                 let Some(off) = inp.u16() else { break };
                 if off & 0x8000 != 0 {
+                    if compare {
+                        continue;
+                    }
                     // Worker-wide shedding by the engine.
                     d.r.shed(&mut budget, (off & 0x3ff) as u64);
                 } else {
@@ -229,6 +275,13 @@ pub fn run(data: &[u8]) -> Summary {
             d.skip_involved = true;
         }
         check_events(d, &evs);
+        // In skip mode nothing is delivered or reported any more, and the position is not
+        // observable (DataPending is false); a tracking reassembler's merged ranges may leave it
+        // elsewhere.
+        if !d.r.skipping_deliveries() {
+            let (next, pending) = (d.r.data_seq(), d.r.data_pending(&d.info));
+            log.push(format!("{di} next {next} pending {pending}"));
+        }
         sum.data_events += evs.iter().filter(|e| e.0).count() as u64;
         sum.gaps += evs.iter().filter(|e| !e.0).count() as u64;
         d.missed += missed;
@@ -248,5 +301,6 @@ pub fn run(data: &[u8]) -> Summary {
     assert_eq!(budget.used(), 0);
     sum.evictions = budget.stats.eviction_events;
     sum.refused = budget.stats.refused_bytes;
-    sum
+    log.push(format!("gaps {:?}", budget.gaps));
+    (sum, log)
 }

@@ -848,6 +848,26 @@ impl Reassembler {
         out: &mut F,
     ) {
         let pupper = pseq + bytes.len() as u64;
+        if !self.keep_data {
+            // Ranges only: extend a byte-less block that ends where this piece starts (and absorb
+            // one that starts where it ends), so in-order data needs one block, not one per
+            // segment. Zeek's hole/missing-byte arithmetic only looks at where held data starts and
+            // stops, so adjacent blocks and their union behave the same.
+            let prev = self.blocks.range(..pseq).next_back();
+            if let Some((&k, b)) = prev.filter(|(_, b)| b.upper == pseq && b.data.is_empty()) {
+                let _ = b;
+                let mut upper = pupper;
+                if self.blocks.get(&pupper).is_some_and(|n| n.data.is_empty()) {
+                    let n = self.blocks.remove(&pupper).unwrap();
+                    upper = n.upper;
+                    self.uncharge(budget, n.cost());
+                }
+                self.blocks.get_mut(&k).unwrap().upper = upper;
+                self.data_size += bytes.len() as u64;
+                self.block_inserted(cfg, budget, info, k, out);
+                return;
+            }
+        }
         let stored: &[u8] = if self.keep_data { bytes } else { &[] };
         let cost = stored.len() as u64 + BLOCK_OVERHEAD;
         if self.make_room(budget, cost) {

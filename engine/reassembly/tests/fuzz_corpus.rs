@@ -53,3 +53,46 @@ fn pseudo_random_inputs() {
     assert!(total.data_events > 0 && total.gaps > 0 && total.rexmit > 0 && total.weirds > 0);
     assert!(total.eofs > 0 && total.evictions > 0 && total.refused > 0, "{total:?}");
 }
+
+/// A ranges-only reassembler shows exactly what a full one shows, except the bytes.
+#[test]
+fn tracking_matches_full() {
+    use weir_reassembly::fuzzing::{run_mode, Mode};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/reassembly");
+    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    let mut s: u64 = 0x1234_5678_9abc_def1;
+    let mut next = move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let iters: usize = std::env::var("WEIR_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    for _ in 0..iters {
+        let len = 2 + (next() % 600) as usize;
+        inputs.push((0..len).map(|_| next() as u8).collect());
+    }
+    for (i, data) in inputs.iter().enumerate() {
+        let (_, full) = run_mode(data, Mode::Full);
+        let (_, tracking) = run_mode(data, Mode::Tracking);
+        if full != tracking {
+            let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            let at = full
+                .iter()
+                .zip(&tracking)
+                .position(|(a, b)| a != b)
+                .unwrap_or(full.len().min(tracking.len()));
+            panic!(
+                "input {i} {hex}: first difference at {at}: {:?} vs {:?}",
+                full.get(at),
+                tracking.get(at)
+            );
+        }
+    }
+}
