@@ -496,3 +496,60 @@ fn runs_unprivileged_and_stops_on_sigterm() {
     assert_eq!(run.received() + run.drops(), n - 100 / 20, "{}", run.stderr);
     assert_same_logs(&run.logdir, &off, "CAP_NET_RAW only");
 }
+
+/// A zeekctl node.cfg and weir's TOML run the same worker set as the flags.
+#[test]
+fn node_cfg_and_toml_run_the_worker_set() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !prepare() {
+        return;
+    }
+    let (trace, n) = synthetic_trace("cfg-trace", 200);
+    let off = offline(&trace, "cfg-offline");
+    let ns = Netns::new("cfg");
+    let dir = tmpdir("cfg-files");
+    let node_cfg = dir.join("node.cfg");
+    std::fs::write(
+        &node_cfg,
+        "[manager]\ntype=manager\nhost=localhost\n\n[worker-1]\ntype=worker\nhost=localhost\n\
+         interface=af_packet::va\nlb_method=custom\nlb_procs=3\npin_cpus=0,1\naf_packet_fanout_id=77\n\
+         af_packet_fanout_mode=AF_Packet::FANOUT_EBPF\naf_packet_buffer_size=16*1024*1024\n",
+    )
+    .unwrap();
+    let toml = dir.join("weir.toml");
+    std::fs::write(
+        &toml,
+        "[stats]\ninterval = 0\n[[worker]]\nname = \"worker-a\"\ninterface = \"va\"\nworkers = 2\n\
+         fanout_mode = \"cbpf\"\nfanout_id = 78\nbuffer_size = \"16MiB\"\npin_cpus = \"auto\"\ndefrag = true\n",
+    )
+    .unwrap();
+    let nc = node_cfg.display().to_string();
+    let tc = toml.display().to_string();
+    for (what, args, workers, names) in [
+        (
+            "node.cfg",
+            vec!["--node-cfg", nc.as_str()],
+            3,
+            ["worker-1-1", "worker-1-3"],
+        ),
+        ("TOML", vec!["--config", tc.as_str()], 2, ["worker-a-1", "worker-a-2"]),
+    ] {
+        let run = capture(&ns, what, &args, &trace, "", Duration::from_millis(1200));
+        assert_eq!(run.workers.len(), workers, "{what}: {}", run.stderr);
+        for name in names {
+            assert!(
+                run.workers.iter().any(|w| w.name == name),
+                "{what}: no {name}: {}",
+                run.stderr
+            );
+        }
+        let expect = if what == "TOML" { n - 200 / 20 } else { n };
+        assert_eq!(run.received() + run.drops(), expect, "{what}: {}", run.stderr);
+        assert_eq!(run.drops(), 0, "{what}: {}", run.stderr);
+        let conn = rows(&run.logdir.join("conn.log"));
+        assert_eq!(conn.len(), rows(&off.join("conn.log")).len(), "{what}");
+        if what == "TOML" {
+            assert_same_logs(&run.logdir, &off, what);
+        }
+    }
+}

@@ -199,7 +199,13 @@ pub fn capture_with(
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &ns.name])
         .args(&o.wrapper)
-        .args([weir_live_bin(), "-i", "va", "-l"])
+        .arg(weir_live_bin())
+        .args(if args.iter().any(|a| *a == "--node-cfg" || *a == "--config") {
+            &[][..]
+        } else {
+            &["-i", "va"][..]
+        })
+        .arg("-l")
         .arg(&logdir)
         .arg("--ready-file")
         .arg(&ready)
