@@ -17,6 +17,7 @@ pub mod bpf;
 pub mod config;
 pub mod pin;
 pub mod ring;
+pub mod rotate;
 pub mod stats;
 mod sys;
 
