@@ -223,6 +223,25 @@ pub struct Encap {
     pub proto: u8,
 }
 
+impl Encap {
+    /// The key of Zeek's IP-tunnel table (`IPTunnelAnalyzer::ip_tunnels`, used for IP and GRE tunnels): the
+    /// two addresses, smaller first. The entry keeps the first packet's direction and its uid, and expires
+    /// `Tunnel::ip_tunnel_timeout` ([`IP_TUNNEL_TIMEOUT`]) after its last packet.
+    pub fn ip_pair(&self) -> (IpAddr, IpAddr) {
+        if self.src < self.dst {
+            (self.src, self.dst)
+        } else {
+            (self.dst, self.src)
+        }
+    }
+
+    /// Whether the carrying "connection" is a UDP connection with its own uid (VXLAN, GENEVE, Teredo,
+    /// AYIYA, GTPv1), as opposed to an IP-tunnel table entry (IP, GRE including GRE over UDP).
+    pub fn is_udp_conn(&self) -> bool {
+        !matches!(self.kind, TunnelType::Ip | TunnelType::Gre)
+    }
+}
+
 const NO_ENCAP: Encap = Encap {
     kind: TunnelType::Ip,
     src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
