@@ -918,13 +918,11 @@ impl Proto {
                     }
                     ev.push(Event::ServerName { is_client, names });
                 }
-                ExtContent::SignatureAlgorithms(a) => {
-                    if e.code == parse::EXT_SIGNATURE_ALGORITHMS {
-                        ev.push(Event::SignatureAlgorithms {
-                            is_client,
-                            algs: a.clone(),
-                        })
-                    }
+                ExtContent::SignatureAlgorithms(a) if e.code == parse::EXT_SIGNATURE_ALGORITHMS => {
+                    ev.push(Event::SignatureAlgorithms {
+                        is_client,
+                        algs: a.clone(),
+                    })
                 }
                 ExtContent::KeyShareClient(g) => ev.push(Event::KeyShare {
                     is_client,

@@ -521,13 +521,13 @@ fn print_value(out: &mut String, any: &Any<'_>, dump_all: bool) {
     match width {
         0 | 1 => chars.extend(data.iter().map(|&b| b as u32)),
         2 => {
-            if data.len() % 2 != 0 {
+            if !data.len().is_multiple_of(2) {
                 return;
             }
             chars.extend(data.chunks(2).map(|c| u32::from(c[0]) << 8 | u32::from(c[1])));
         }
         _ => {
-            if data.len() % 4 != 0 {
+            if !data.len().is_multiple_of(4) {
                 return;
             }
             chars.extend(data.chunks(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])));
@@ -557,7 +557,7 @@ fn esc_char(out: &mut String, c: u8, first: bool, last: bool) {
     let bs = matches!(c, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';')
         || (first && (c == b'#' || c == b' '))
         || (last && c == b' ');
-    if c > 0x7f || c < 0x20 || c == 0x7f {
+    if !(0x20..=0x7f).contains(&c) || c == 0x7f {
         out.push_str(&format!("\\{c:02X}"));
     } else if bs {
         out.push('\\');
