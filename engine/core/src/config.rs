@@ -38,6 +38,8 @@ pub struct EngineConfig {
     /// Bytes a worker may hold in reassembly buffers, and one direction of one connection.
     pub reassembly_worker_limit: u64,
     pub reassembly_direction_limit: u64,
+    /// capture_loss.log (Zeek's `policy/misc/capture-loss`), when loaded.
+    pub capture_loss: Option<weir_reassembly::capture_loss::Params>,
     /// The application analyzers of this run and their settings.
     pub registry: crate::analysis::Registry,
     /// The most IP datagrams being reassembled at once.
@@ -135,6 +137,7 @@ impl EngineConfig {
             max_frag_datagrams: 65_536,
             registry: crate::analysis::Registry::default(),
             reassemble_all: true,
+            capture_loss: None,
             reassembly: weir_reassembly::Config::default(),
             reassembly_worker_limit: 256 << 20,
             reassembly_direction_limit: 8 << 20,
@@ -148,6 +151,33 @@ impl EngineConfig {
             }
         }
         c
+    }
+
+    fn capture_loss_params(&mut self) -> Result<&mut weir_reassembly::capture_loss::Params, String> {
+        self.capture_loss
+            .as_mut()
+            .ok_or_else(|| "CaptureLoss settings need --load misc/capture-loss first".to_string())
+    }
+
+    /// Zeek's `@load` of a policy script weir implements (`misc/capture-loss`,
+    /// `protocols/conn/community-id-logging`).
+    pub fn load(&mut self, script: &str) -> Result<(), String> {
+        let s = script.trim().trim_start_matches("policy/").trim_end_matches(".zeek");
+        match s {
+            "misc/capture-loss" => {
+                self.capture_loss.get_or_insert_with(Default::default);
+            }
+            "protocols/conn/community-id-logging" => {
+                self.community_id_seed.get_or_insert(0);
+            }
+            _ => {
+                return Err(format!(
+                    "--load {script}: not a policy script weir implements (it knows {})",
+                    LOADABLE.join(", ")
+                ))
+            }
+        }
+        Ok(())
     }
 
     pub fn add_likely_server_port(&mut self, p: PortProto, port: u16) {
@@ -227,6 +257,18 @@ impl EngineConfig {
             "tcp_close_delay" => self.tcp.close_delay = interval(value)?,
             "frag_timeout" => self.frag_timeout = interval(value)?,
             "dpd_reassemble_first_packets" => self.reassemble_all = parse_bool(value)?,
+            "CaptureLoss::watch_interval" => self.capture_loss_params()?.watch_interval = interval(value)?,
+            "CaptureLoss::initial_watch_interval" => {
+                self.capture_loss_params()?.initial_watch_interval = interval(value)?
+            }
+            "CaptureLoss::too_much_loss" => {
+                self.capture_loss_params()?.too_much_loss =
+                    value.parse().map_err(|_| format!("{name}: not a double: {value:?}"))?
+            }
+            "CaptureLoss::minimum_acks" => {
+                self.capture_loss_params()?.minimum_acks =
+                    value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?
+            }
             "report_gaps_for_partial" => self.reassembly.report_gaps_for_partial = parse_bool(value)?,
             "tcp_max_old_segments" => {
                 self.reassembly.max_old_segments = value.parse().map_err(|_| format!("{name}: not a count"))?
@@ -261,6 +303,9 @@ impl EngineConfig {
     }
 }
 
+/// The policy scripts `--load` accepts.
+pub const LOADABLE: &[&str] = &["misc/capture-loss", "protocols/conn/community-id-logging"];
+
 /// The settings `--set` accepts, for `--help`.
 pub const SETTINGS: &[&str] = &[
     "ignore_checksums",
@@ -278,6 +323,10 @@ pub const SETTINGS: &[&str] = &[
     "tcp_close_delay",
     "frag_timeout",
     "dpd_reassemble_first_packets",
+    "CaptureLoss::watch_interval",
+    "CaptureLoss::initial_watch_interval",
+    "CaptureLoss::too_much_loss",
+    "CaptureLoss::minimum_acks",
     "report_gaps_for_partial",
     "tcp_max_old_segments",
     "tcp_max_initial_window",

@@ -61,8 +61,15 @@ impl Batch {
 /// Runs a batch through a worker: advance the clock through each mark, process each packet at its mark.
 pub fn run_batch(w: &mut Worker, b: &Batch) {
     let mut mi = 0usize;
-    for m in &b.metas {
-        while mi <= m.mark as usize && mi < b.marks.len() {
+    for (k, m) in b.metas.iter().enumerate() {
+        // Marks before this packet's: advance and finish each (no packet of ours at them).
+        while mi < m.mark as usize && mi < b.marks.len() {
+            w.advance(b.marks[mi]);
+            w.after(b.marks[mi]);
+            mi += 1;
+        }
+        // This packet's own mark: advance once; `after` runs once all its packets are done.
+        if mi == m.mark as usize && mi < b.marks.len() {
             w.advance(b.marks[mi]);
             mi += 1;
         }
@@ -77,9 +84,13 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
             wire_len: m.wire_len,
         };
         w.packet(&p);
+        if b.metas.get(k + 1).is_none_or(|n| n.mark != m.mark) {
+            w.after(p.now);
+        }
     }
     while mi < b.marks.len() {
         w.advance(b.marks[mi]);
+        w.after(b.marks[mi]);
         mi += 1;
     }
 }
@@ -136,6 +147,13 @@ impl Dispatcher {
 
     /// One captured packet.
     pub fn packet(&mut self, ts: f64, link: LinkType, data: &[u8], wire_len: u32) {
+        self.packet_inner(ts, link, data, wire_len);
+        if let Lanes::Inline(w, _) = &mut self.lanes {
+            w.after(self.now);
+        }
+    }
+
+    fn packet_inner(&mut self, ts: f64, link: LinkType, data: &[u8], wire_len: u32) {
         let seq = self.seq;
         self.seq += 1;
         // Zeek's network time never goes back, and starts at no less than 1.0: its timer manager reports

@@ -162,6 +162,9 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         conn_schema(rc.engine.community_id_seed.is_some()),
         weir_logs::weird::schema(),
     ];
+    if rc.engine.capture_loss.is_some() {
+        schemas.push(weir_reassembly::capture_loss::schema());
+    }
     let mut analyzer_paths: Vec<&'static str> = Vec::new();
     for info in &rc.engine.registry.infos {
         for schema in (info.logs)() {
@@ -198,7 +201,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
                             let _ = back.try_send(b);
                         }
                         w.finish();
-                        w.stats
+                        (w.stats, w.take_capture_loss())
                     })
                     .expect("spawn worker thread"),
             );
@@ -225,23 +228,29 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         &mut rc.progress,
     );
 
-    let (inline_workers, disp_out, frag_stats) = disp.finish();
+    let (mut inline_workers, disp_out, frag_stats) = disp.finish();
     drop(disp_out);
     report.frag_evicted = frag_stats.evicted;
-    for w in &inline_workers {
+    let mut loss: Vec<Vec<weir_reassembly::capture_loss::Measurement>> = Vec::new();
+    for w in &mut inline_workers {
         report.connections += w.stats.connections;
         report.evicted_connections += w.stats.evicted;
+        loss.push(w.take_capture_loss());
     }
     drop(inline_workers);
     let mut panicked = false;
     for h in handles {
         match h.join() {
-            Ok(s) => {
+            Ok((s, rows)) => {
                 report.connections += s.connections;
                 report.evicted_connections += s.evicted;
+                loss.push(rows);
             }
             Err(_) => panicked = true,
         }
+    }
+    if let Some(params) = &cfg.capture_loss {
+        write_capture_loss(&logs, params, &loss);
     }
     let stats = logs.finish().map_err(RunError::Io)?;
     report.log_rows = stats.rows();
@@ -373,5 +382,35 @@ impl std::io::Read for StopAwareStdin {
                 }
             }
         }
+    }
+}
+
+/// capture_loss.log: Zeek measures one process's gap counters; weir's workers each measured theirs at
+/// the same network times (every worker sees every clock value), so the rows are merged tick by tick:
+/// gaps and acks summed, the loss percentage recomputed as Zeek computes it.
+fn write_capture_loss(
+    logs: &Logs,
+    params: &weir_reassembly::capture_loss::Params,
+    per_worker: &[Vec<weir_reassembly::capture_loss::Measurement>],
+) {
+    let Some(stream) = logs.stream("capture_loss") else {
+        return;
+    };
+    let ticks = per_worker.iter().map(Vec::len).max().unwrap_or(0);
+    let mut handle = logs.handle();
+    for i in 0..ticks {
+        let mut rows = per_worker.iter().filter_map(|w| w.get(i));
+        let Some(first) = rows.next() else { continue };
+        let mut m = first.clone();
+        for r in rows {
+            m.gaps += r.gaps;
+            m.acks += r.acks;
+        }
+        m.percent_lost = if m.acks == 0 {
+            0.0
+        } else {
+            100.0 * m.gaps as f64 / m.acks as f64
+        };
+        handle.write(stream, &m.row(&params.peer));
     }
 }

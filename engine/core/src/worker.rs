@@ -58,6 +58,9 @@ pub struct Worker {
     states: WorkerStates,
     /// Reassembly memory of all this worker's connections, and Zeek's gap statistics.
     budget: Budget,
+    /// capture_loss.log's measurement schedule and the rows it produced, when enabled.
+    loss: Option<weir_reassembly::capture_loss::Scheduler>,
+    loss_rows: Vec<weir_reassembly::capture_loss::Measurement>,
     pub stats: WorkerStats,
     now: f64,
 }
@@ -68,6 +71,10 @@ impl Worker {
         // shares (a shared one costs a cache-line transfer per packet).
         let cfg = Arc::new((*cfg).clone());
         let budget = Budget::new(cfg.reassembly_worker_limit, cfg.reassembly_direction_limit);
+        let loss = cfg
+            .capture_loss
+            .clone()
+            .map(weir_reassembly::capture_loss::Scheduler::new);
         let flows = FlowTable::new(cfg.max_flows);
         Worker {
             cfg,
@@ -75,6 +82,8 @@ impl Worker {
             weirds_buf: Vec::with_capacity(8),
             out,
             states: WorkerStates::default(),
+            loss,
+            loss_rows: Vec::new(),
             budget,
             stats: WorkerStats::default(),
             now: 0.0,
@@ -95,6 +104,22 @@ impl Worker {
                 self.flows.reschedule(r);
             }
         }
+    }
+
+    /// After the packet (if any) processed at network time `now`: scheduled measurements that are due
+    /// (Zeek runs the event after the packet, so its counters include it).
+    pub fn after(&mut self, now: f64) {
+        if let Some(s) = self.loss.as_mut() {
+            if s.next_deadline().is_some_and(|d| d <= now) {
+                let rows = s.after_packet(now, &self.budget.gaps);
+                self.loss_rows.extend(rows);
+            }
+        }
+    }
+
+    /// capture_loss.log measurements so far (taken at the end of input by `finish`).
+    pub fn take_capture_loss(&mut self) -> Vec<weir_reassembly::capture_loss::Measurement> {
+        core::mem::take(&mut self.loss_rows)
     }
 
     /// Processes one packet (network time must already have been advanced to `p.now`).
@@ -507,6 +532,10 @@ impl Worker {
 
     /// End of input: every remaining connection is logged as it stands (Zeek's `Drain` at exit).
     pub fn finish(&mut self) {
+        if let Some(s) = self.loss.as_mut() {
+            let rows = s.finish(self.now, &self.budget.gaps);
+            self.loss_rows.extend(rows);
+        }
         for mut conn in self.flows.drain() {
             self.conn_done(&mut conn);
             self.log_conn(&conn);

@@ -58,6 +58,10 @@ OPTIONS
             --set 'ignore_checksums_nets+={192.168.0.0/16}'  --set 'tcp_inactivity_timeout=10 min'
             --set 'Site::local_nets={10.0.0.0/8}'            --set 'likely_server_ports+={40190/udp}'
         Known settings: SETTINGS_LIST
+    --load SCRIPT
+        Load one of the Zeek policy scripts weir implements: misc/capture-loss (capture_loss.log, from
+        TCP gaps and acks, every 15 minutes of network time and at the end), or
+        protocols/conn/community-id-logging (same as --community-id).
     --community-id
         Add conn.log's community_id field (Zeek's policy/protocols/conn/community-id-logging).
     --seed N
@@ -92,6 +96,7 @@ struct Args {
     analyzers: AnalyzerSet,
     disabled: Vec<String>,
     sets: Vec<String>,
+    loads: Vec<String>,
     community_id: bool,
     seed: Option<u64>,
     max_flows: Option<usize>,
@@ -114,6 +119,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         analyzers: AnalyzerSet::All,
         disabled: Vec::new(),
         sets: Vec::new(),
+        loads: Vec::new(),
         community_id: false,
         seed: None,
         max_flows: None,
@@ -163,6 +169,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 .disabled
                 .extend(value(&flag)?.split(',').map(|s| s.trim().to_string())),
             "--set" => a.sets.push(value(&flag)?),
+            "--load" => a.loads.push(value(&flag)?),
             "--community-id" => a.community_id = true,
             "--seed" => a.seed = Some(value(&flag)?.parse().map_err(|_| "--seed needs a number")?),
             "--max-flows" => {
@@ -224,6 +231,11 @@ fn main() -> ExitCode {
     }
     if args.community_id {
         engine.community_id_seed = Some(0);
+    }
+    for l in &args.loads {
+        if let Err(e) = engine.load(l) {
+            return usage_error(&e);
+        }
     }
     for s in &args.sets {
         if let Err(e) = engine.set(s) {

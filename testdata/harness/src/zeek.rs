@@ -265,9 +265,13 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
     };
     let mut analyzers: Vec<String> = Vec::new();
     let mut community_id = false;
+    let mut capture_loss = false;
     for s in &scripts {
         if s == "protocols/conn/community-id-logging" {
             community_id = true;
+        }
+        if s == "misc/capture-loss" {
+            capture_loss = true;
         }
         match SCRIPTS.iter().find(|x| x.name == s) {
             Some(info) => {
@@ -338,6 +342,10 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
     }
     if community_id {
         inv.args.push("--community-id".into());
+    }
+    if capture_loss {
+        inv.args.push("--load".into());
+        inv.args.push("misc/capture-loss".into());
     }
     inv.logs = logs;
     inv
