@@ -15,6 +15,8 @@ pub const TLSV12: u16 = 0x0303;
 pub const UNKNOWN_VERSION: u16 = 0;
 const NO_CHOSEN_CIPHER: u32 = 0xFF_FFFF;
 const MAX_DTLS_HANDSHAKE_RECORD: i64 = 100_000;
+/// `BinPAC::flowbuffer_capacity_max` (10 MiB): the largest handshake message Zeek buffers.
+const FLOWBUFFER_CAPACITY_MAX: usize = 10 * 1024 * 1024;
 
 const CHANGE_CIPHER_SPEC: u16 = 20;
 const ALERT: u16 = 21;
@@ -672,6 +674,12 @@ impl Proto {
         let mut failed = false;
         while buf.len() - pos >= 4 {
             let len = (usize::from(buf[pos + 1]) << 16) | (usize::from(buf[pos + 2]) << 8) | usize::from(buf[pos + 3]);
+            if 4 + len > FLOWBUFFER_CAPACITY_MAX {
+                // binpac cannot grow its flow buffer that far (BinPAC::flowbuffer_capacity_max)
+                self.violation(ev, "Binpac exception: binpac exception: Buffer length too large".into());
+                failed = true;
+                break;
+            }
             if buf.len() - pos < 4 + len {
                 break;
             }

@@ -318,3 +318,15 @@ fn rendering_helpers() {
     assert_eq!(base64(b"any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw==");
     assert_eq!(oid_long_name("1.2.3.4"), "1.2.3.4");
 }
+
+#[test]
+fn oversized_handshake_message_is_refused() {
+    let mut p = Proto::new(false);
+    // a handshake header announcing 16 MiB
+    let ev = feed(&mut p, &[(true, record(22, 0x0301, &[1, 0xff, 0xff, 0xff, 3, 3]))]);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::Violation(m) if m.contains("too large"))),
+        "{ev:?}"
+    );
+}
