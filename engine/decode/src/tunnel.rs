@@ -780,6 +780,12 @@ fn gtp_header(d: &[u8]) -> Result<GtpHdr, ()> {
     })
 }
 
+/// The GTPv1 header (flags, message type, TEID, length with extension headers), or None where binpac
+/// would throw.
+pub fn gtpv1_header(payload: &[u8]) -> Option<GtpHdr> {
+    gtp_header(payload).ok()
+}
+
 /// GTPv1 (`GTPv1.cc`, `gtpv1-analyzer.pac`): version 1, protocol type GTP, message 255 (G-PDU) carries an
 /// IPv4/IPv6 packet that must be exactly as long as its header says. Control messages (16..21) and other
 /// types forward nothing. `in_gtp`: the carrying packet is itself inside GTPv1 (a violation).
@@ -1673,6 +1679,8 @@ mod tests {
         nonip[16] = 0x25;
         assert_eq!(gtpv1(&nonip, false), Step::Violation("non-IP packet in GTPv1"));
         assert_eq!(gtpv1(&p, true), Step::Violation("GTP-in-GTP"));
+        let h = gtpv1_header(&p).unwrap();
+        assert_eq!((h.msg_type, h.teid, h.hdr_len), (255, 1, 16));
         let frame = over_udp(2152, &v2);
         let (out, _) = run(&frame, &TunnelConfig::default());
         assert_eq!(
