@@ -711,7 +711,49 @@ pub fn logs_for(settings: &Settings) -> Vec<Schema> {
     vec![ssl_schema(&cfg), x509_schema_for(&cfg)]
 }
 
-/// The registration: `ssl` on TCP (`SSL::ssl_ports`) and UDP (`SSL::dtls_ports`), detected on any port.
+const TLS_PORTS: &[(Transport, u16)] = &[
+    (Transport::Tcp, 443),
+    (Transport::Tcp, 465),
+    (Transport::Tcp, 563),
+    (Transport::Tcp, 585),
+    (Transport::Tcp, 614),
+    (Transport::Tcp, 636),
+    (Transport::Tcp, 989),
+    (Transport::Tcp, 990),
+    (Transport::Tcp, 992),
+    (Transport::Tcp, 993),
+    (Transport::Tcp, 995),
+    (Transport::Tcp, 5223),
+];
+
+/// Zeek's ANALYZER_SSL alone: TCP (`SSL::ssl_ports`), conn.log service `ssl`.
+pub static TLS: AnalyzerInfo = AnalyzerInfo {
+    name: "ssl",
+    transports: &[Transport::Tcp],
+    ports: TLS_PORTS,
+    probe: Some(probe),
+    logs,
+    settings: SETTINGS,
+    new: new_analyzer,
+    worker_state: Some(new_worker_state),
+};
+
+/// Zeek's ANALYZER_DTLS: UDP (`SSL::dtls_ports`). Zeek names its service `dtls` in conn.log (the analyzer
+/// tag's name), which only a registration of its own can give.
+pub static DTLS: AnalyzerInfo = AnalyzerInfo {
+    name: "dtls",
+    transports: &[Transport::Udp],
+    ports: &[(Transport::Udp, 443)],
+    probe: Some(probe),
+    logs,
+    settings: SETTINGS,
+    new: new_analyzer,
+    worker_state: Some(new_worker_state),
+};
+
+/// The combined registration: `ssl` on TCP (`SSL::ssl_ports`) and UDP (`SSL::dtls_ports`), detected on any
+/// port. Simplest to wire, but DTLS connections then get service `ssl` where Zeek writes `dtls`; use
+/// [`TLS`] + [`DTLS`] instead for exact conn.log services.
 pub static SSL: AnalyzerInfo = AnalyzerInfo {
     name: "ssl",
     transports: &[Transport::Tcp, Transport::Udp],

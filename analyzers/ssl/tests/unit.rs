@@ -330,3 +330,13 @@ fn oversized_handshake_message_is_refused() {
         "{ev:?}"
     );
 }
+
+#[test]
+fn registrations() {
+    assert_eq!(
+        weir_ssl::SSL.ports.len(),
+        weir_ssl::TLS.ports.len() + weir_ssl::DTLS.ports.len()
+    );
+    assert_eq!(weir_ssl::DTLS.name, "dtls");
+    assert_eq!(weir_ssl::TLS.transports, &[Transport::Tcp]);
+}
