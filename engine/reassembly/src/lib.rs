@@ -325,8 +325,8 @@ pub enum Event<'a> {
     ContentGap { seq: u64, len: u64 },
     /// A history letter (`G` for the originator, `g` for the responder) from Zeek's
     /// `ScaledHistoryEntry` (1st, 10th, 100th... gap). Append `code` to the connection's
-    /// history; `threshold` is the threshold that was reached (Zeek's `tcp_multiple_gap` event
-    /// argument, raised by `HistoryThresholdEvent`).
+    /// history; `threshold` is the threshold that was reached (Zeek raises `tcp_multiple_gap(c,
+    /// is_orig, threshold)` for it when `threshold > 1`, in `HistoryThresholdEvent`).
     History { code: u8, threshold: u32 },
     /// Zeek's `rexmit_inconsistency(c, t1=old, t2=new, tcp_flags)` event (only with
     /// `Config::rexmit_inconsistency_handled`); `tcp_flags` are the current packet's flags.
