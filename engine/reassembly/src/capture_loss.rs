@@ -130,6 +130,19 @@ pub fn measure(last_ts: f64, last_acks: u64, last_gaps: u64, now: f64, g: &GapSt
     }
 }
 
+/// Several workers' rows for the same tick merged into the row a single Zeek process writes:
+/// `gaps` and `acks` summed, `percent_lost` and the notices recomputed as the script computes
+/// them; `ts`/`ts_delta` from the first row (the workers measure at the same network times).
+pub fn merge(rows: &[Measurement], p: &Params) -> Option<Measurement> {
+    let first = rows.first()?;
+    let g = GapStats {
+        ack_events: rows.iter().map(|r| r.acks).sum(),
+        gap_events: rows.iter().map(|r| r.gaps).sum(),
+        ..GapStats::default()
+    };
+    Some(measure(first.ts - first.ts_delta, 0, 0, first.ts, &g, p))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Pending {
     at: f64,
@@ -312,5 +325,42 @@ mod tests {
             (38.5, 3, 0, 0.0)
         );
         assert!(s.next_deadline().is_none());
+    }
+
+    #[test]
+    fn merge_workers() {
+        let p = Params::default();
+        let a = measure(
+            100.0,
+            0,
+            0,
+            160.0,
+            &GapStats {
+                ack_events: 10,
+                gap_events: 0,
+                ..Default::default()
+            },
+            &p,
+        );
+        let b = measure(
+            100.0,
+            0,
+            0,
+            160.0,
+            &GapStats {
+                ack_events: 10,
+                gap_events: 5,
+                ..Default::default()
+            },
+            &p,
+        );
+        assert!(a.too_much_loss.is_none() && b.too_much_loss.is_some());
+        let m = merge(&[a, b], &p).unwrap();
+        assert_eq!(
+            (m.ts, m.ts_delta, m.acks, m.gaps, m.percent_lost),
+            (160.0, 60.0, 20, 5, 25.0)
+        );
+        assert!(m.too_much_loss.is_some() && m.too_little_traffic.is_none());
+        assert_eq!(merge(&[], &p), None);
     }
 }

@@ -45,8 +45,9 @@
 //! is T, so `TCPSessionAdapter::AddExtraAnalyzers` calls `EnableReassembly()` for all, in bare
 //! mode too), and conn.log's `missed_bytes`, the `G`/`g` history letters and the capture_loss.log
 //! counters come from it. So every TCP connection needs at least a [`Reassembler::tracking`]
-//! pair (ranges only, no bytes: costs nothing while data arrives in order and
-//! [`BLOCK_OVERHEAD`] per held range otherwise); a connection an analyzer reads gets
+//! pair (ranges only, no bytes: [`BLOCK_OVERHEAD`] per held range; in-order segments are held
+//! until acknowledged, as in Zeek, so typically a few per direction); a connection an analyzer
+//! reads gets
 //! [`Reassembler::new`] (or `set_keep_data(true)` when an analyzer attaches later). Without any
 //! reassembler, Zeek's conn.log cannot be reproduced for lossy connections.
 //!
@@ -848,26 +849,6 @@ impl Reassembler {
         out: &mut F,
     ) {
         let pupper = pseq + bytes.len() as u64;
-        if !self.keep_data {
-            // Ranges only: extend a byte-less block that ends where this piece starts (and absorb
-            // one that starts where it ends), so in-order data needs one block, not one per
-            // segment. Zeek's hole/missing-byte arithmetic only looks at where held data starts and
-            // stops, so adjacent blocks and their union behave the same.
-            let prev = self.blocks.range(..pseq).next_back();
-            if let Some((&k, b)) = prev.filter(|(_, b)| b.upper == pseq && b.data.is_empty()) {
-                let _ = b;
-                let mut upper = pupper;
-                if self.blocks.get(&pupper).is_some_and(|n| n.data.is_empty()) {
-                    let n = self.blocks.remove(&pupper).unwrap();
-                    upper = n.upper;
-                    self.uncharge(budget, n.cost());
-                }
-                self.blocks.get_mut(&k).unwrap().upper = upper;
-                self.data_size += bytes.len() as u64;
-                self.block_inserted(cfg, budget, info, k, out);
-                return;
-            }
-        }
         let stored: &[u8] = if self.keep_data { bytes } else { &[] };
         let cost = stored.len() as u64 + BLOCK_OVERHEAD;
         if self.make_room(budget, cost) {
