@@ -14,6 +14,7 @@
 //! Entry point: [`run_live`].
 
 pub mod bpf;
+pub mod cli;
 pub mod config;
 pub mod pin;
 pub mod ring;
