@@ -66,6 +66,11 @@ ip -n {name} link set lo up"
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = sh(&format!("ip netns del {}", self.name));
+        if std::thread::panicking() {
+            eprintln!("test files kept in {}", tmproot().display());
+        } else {
+            let _ = std::fs::remove_dir_all(tmproot());
+        }
     }
 }
 
@@ -73,8 +78,14 @@ pub fn weir_live_bin() -> &'static str {
     option_env!("CARGO_BIN_EXE_weir-live").unwrap_or("weir-live")
 }
 
+/// Where a test process keeps its files; removed when a test's namespace goes away, unless the
+/// test failed (kept for a look).
+pub fn tmproot() -> PathBuf {
+    std::env::temp_dir().join(format!("weir-live-test-{}", std::process::id()))
+}
+
 pub fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("weir-live-test-{tag}-{}", std::process::id()));
+    let d = tmproot().join(tag);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
