@@ -84,7 +84,7 @@ pub struct Tcp<'a> {
 
 /// A TCP segment (header + payload) with its checksum.
 pub fn tcp(src: &Ip, dst: &Ip, t: &Tcp) -> Vec<u8> {
-    assert!(t.options.len() % 4 == 0);
+    assert!(t.options.len() & 3 == 0, "TCP options come in 4-byte words");
     let hl = 20 + t.options.len();
     let mut v = Vec::with_capacity(hl + t.payload.len());
     v.extend_from_slice(&t.sport.to_be_bytes());

@@ -192,7 +192,7 @@ pub fn app_data(rng: &mut Rng, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + len / 16384 * 5 + 5);
     let mut left = len.max(1);
     while left > 0 {
-        let n = left.min(16384 + 256 - 5).max(1);
+        let n = left.clamp(1, 16384 + 256 - 5);
         let start = out.len();
         out.extend_from_slice(&[23, 3, 3]);
         out.extend_from_slice(&(n as u16).to_be_bytes());

@@ -145,3 +145,96 @@ fn every_checksum_is_valid_and_the_mix_is_there() {
         );
     }
 }
+
+/// TCP bookkeeping is consistent: no side acknowledges a byte the other side has not sent (as
+/// seen at the sensor, counting SYN and FIN), data never precedes the ISN, and a segment seen
+/// twice carries the same bytes both times.
+#[test]
+fn tcp_sequence_and_ack_numbers_are_consistent() {
+    use std::collections::HashMap;
+    #[derive(Default)]
+    struct Side {
+        isn: Option<u32>,
+        /// Highest sequence number sent so far plus one (relative to the ISN).
+        end: u32,
+    }
+    let a = gen(&cfg(11, 30_000));
+    let mut rd = PcapReader::new(&a[..]).unwrap();
+    // key: (client ip+port, server ip+port) as bytes; value: [client side, server side]
+    let mut conns: HashMap<(Vec<u8>, Vec<u8>), [Side; 2]> = HashMap::new();
+    let mut seen: HashMap<(Vec<u8>, Vec<u8>, u32), Vec<u8>> = HashMap::new();
+    let (mut acks, mut retrans) = (0u64, 0u64);
+    while let Some(r) = rd.next_record().unwrap() {
+        let f = r.data;
+        let (src, dst, l4) = match u16::from_be_bytes([f[12], f[13]]) {
+            0x0800 if f[23] == 6 => {
+                let p = &f[14..];
+                let total = u16::from_be_bytes([p[2], p[3]]) as usize;
+                (p[12..16].to_vec(), p[16..20].to_vec(), &p[20..total])
+            }
+            0x86dd if f[20] == 6 => {
+                let p = &f[14..];
+                let len = u16::from_be_bytes([p[4], p[5]]) as usize;
+                (p[8..24].to_vec(), p[24..40].to_vec(), &p[40..40 + len])
+            }
+            _ => continue,
+        };
+        let mut s = src.clone();
+        s.extend_from_slice(&l4[0..2]);
+        let mut d = dst.clone();
+        d.extend_from_slice(&l4[2..4]);
+        let seq = u32::from_be_bytes(l4[4..8].try_into().unwrap());
+        let ack = u32::from_be_bytes(l4[8..12].try_into().unwrap());
+        let flags = l4[13];
+        let payload = &l4[(l4[12] >> 4) as usize * 4..];
+        let (syn, fin, has_ack) = (flags & 0x02 != 0, flags & 0x01 != 0, flags & 0x10 != 0);
+        let (key, dir) = if conns.contains_key(&(d.clone(), s.clone())) {
+            ((d.clone(), s.clone()), 1)
+        } else {
+            if syn && !has_ack {
+                let e = conns.entry((s.clone(), d.clone())).or_default();
+                if e[0].isn != Some(seq) {
+                    *e = Default::default(); // a new connection on this 4-tuple
+                }
+            }
+            match conns.contains_key(&(s.clone(), d.clone())) {
+                true => ((s.clone(), d.clone()), 0),
+                false => continue, // a flow whose SYN came before the capture (none here)
+            }
+        };
+        let c = conns.get_mut(&key).unwrap();
+        if syn {
+            c[dir].isn = Some(seq);
+        }
+        let Some(isn) = c[dir].isn else { continue };
+        let rel = seq.wrapping_sub(isn);
+        assert!(syn || rel >= 1 || flags & 0x04 != 0, "data before the ISN");
+        let end = rel + payload.len() as u32 + syn as u32 + fin as u32;
+        c[dir].end = c[dir].end.max(end);
+        if has_ack {
+            if let Some(peer_isn) = c[1 - dir].isn {
+                let rel_ack = ack.wrapping_sub(peer_isn);
+                assert!(
+                    rel_ack <= c[1 - dir].end,
+                    "ack {rel_ack} beyond what the peer sent ({}), flags {flags:#x}",
+                    c[1 - dir].end
+                );
+                acks += 1;
+            }
+        }
+        if !payload.is_empty() {
+            let k = (s, d, seq); // sender, receiver, sequence number
+            match seen.get(&k) {
+                Some(prev) => {
+                    assert_eq!(prev.as_slice(), payload, "a retransmission with different bytes");
+                    retrans += 1;
+                }
+                None => {
+                    seen.insert(k, payload.to_vec());
+                }
+            }
+        }
+    }
+    assert!(acks > 10_000, "{acks} acks checked");
+    assert!(retrans > 0, "the mix has retransmissions seen twice");
+}

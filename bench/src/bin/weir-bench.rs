@@ -345,7 +345,7 @@ fn log_summary(dir: &Path) -> String {
                 }
             }
         }
-        names.sort_by(|a, b| b.1.cmp(&a.1));
+        names.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
         let top: Vec<String> = names.iter().take(3).map(|(n, c)| format!("{n}={c}")).collect();
         Some((lines.len(), top.join(" ")))
     };
