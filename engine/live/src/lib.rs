@@ -553,6 +553,7 @@ fn worker_loop(
     let mut bytes = 0u64;
     let stats_on = stats_stream.is_some() && ctx.stats_interval > 0.0;
     let mut kstats = ctx.ring.stats_reader();
+    let mut drain_until: Option<std::time::Instant> = None;
 
     macro_rules! tick {
         ($t:expr) => {{
@@ -606,8 +607,15 @@ fn worker_loop(
             local_seq += 1;
             w.packet(&p);
         }
-        if ctx.stop.load(Ordering::Relaxed) {
-            break;
+        // Stop: what is still in the ring was captured before the stop; take it (for at most
+        // 200 ms), then finish.
+        if drain_until.is_none() && ctx.stop.load(Ordering::Relaxed) {
+            drain_until = Some(std::time::Instant::now() + Duration::from_millis(200));
+        }
+        if let Some(t) = drain_until {
+            if !ctx.ring.ready() || std::time::Instant::now() >= t {
+                break;
+            }
         }
         let Some(mut block) = ctx.ring.next_block() else {
             ctx.ring.wait(ctx.idle_ms);
@@ -685,27 +693,6 @@ fn worker_loop(
             w.packet(&p);
         }
         drop(block);
-    }
-    // Shutdown: what is still in the ring was captured before the stop; take it (bounded).
-    let deadline = std::time::Instant::now() + Duration::from_millis(200);
-    while std::time::Instant::now() < deadline {
-        let Some(mut block) = ctx.ring.next_block() else { break };
-        while let Some(fr) = block.next() {
-            rep.received += 1;
-            bytes += fr.wire_len as u64;
-            tick!(fr.ts);
-            let p = PacketRef {
-                ts: fr.ts,
-                now,
-                seq: local_seq * n + idx,
-                link: LinkType::ETHERNET,
-                data: fr.data,
-                reassembled: None,
-                wire_len: fr.wire_len,
-            };
-            local_seq += 1;
-            w.packet(&p);
-        }
     }
     rep.kernel = kstats.read();
     rep.bytes = bytes;
