@@ -38,6 +38,9 @@ pub struct EngineConfig {
     /// Bytes a worker may hold in reassembly buffers, and one direction of one connection.
     pub reassembly_worker_limit: u64,
     pub reassembly_direction_limit: u64,
+    /// Tunnel decapsulation (Zeek's tunnel packet analyzers) and its settings.
+    pub tunnels: bool,
+    pub tunnel: weir_decode::tunnel::TunnelConfig,
     /// capture_loss.log (Zeek's `policy/misc/capture-loss`), when loaded.
     pub capture_loss: Option<weir_reassembly::capture_loss::Params>,
     /// The application analyzers of this run and their settings.
@@ -138,6 +141,8 @@ impl EngineConfig {
             registry: crate::analysis::Registry::default(),
             reassemble_all: true,
             capture_loss: None,
+            tunnels: true,
+            tunnel: weir_decode::tunnel::TunnelConfig::default(),
             reassembly: weir_reassembly::Config::default(),
             reassembly_worker_limit: 256 << 20,
             reassembly_direction_limit: 8 << 20,
@@ -257,6 +262,12 @@ impl EngineConfig {
             "tcp_close_delay" => self.tcp.close_delay = interval(value)?,
             "frag_timeout" => self.frag_timeout = interval(value)?,
             "dpd_reassemble_first_packets" => self.reassemble_all = parse_bool(value)?,
+            "Tunnel::max_depth" => {
+                self.tunnel.max_depth = value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?
+            }
+            "Tunnel::delay_teredo_confirmation" => self.tunnel.delay_teredo_confirmation = parse_bool(value)?,
+            "Tunnel::delay_gtp_confirmation" => self.tunnel.delay_gtp_confirmation = parse_bool(value)?,
+            "Tunnel::validate_vxlan_checksums" => self.tunnel.validate_vxlan_checksums = parse_bool(value)?,
             "CaptureLoss::watch_interval" => self.capture_loss_params()?.watch_interval = interval(value)?,
             "CaptureLoss::initial_watch_interval" => {
                 self.capture_loss_params()?.initial_watch_interval = interval(value)?
@@ -323,6 +334,10 @@ pub const SETTINGS: &[&str] = &[
     "tcp_close_delay",
     "frag_timeout",
     "dpd_reassemble_first_packets",
+    "Tunnel::max_depth",
+    "Tunnel::delay_teredo_confirmation",
+    "Tunnel::delay_gtp_confirmation",
+    "Tunnel::validate_vxlan_checksums",
     "CaptureLoss::watch_interval",
     "CaptureLoss::initial_watch_interval",
     "CaptureLoss::too_much_loss",

@@ -15,11 +15,14 @@ pub enum WeirdSource {
     Tcp,
     Udp,
     Icmp,
+    /// A packet analyzer's name (`VXLAN`, `TEREDO`...).
+    Named(&'static str),
 }
 
 impl WeirdSource {
     pub fn name(self) -> &'static str {
         match self {
+            WeirdSource::Named(n) => n,
             WeirdSource::None => "",
             WeirdSource::Tcp => "TCP",
             WeirdSource::Udp => "UDP",
@@ -63,6 +66,17 @@ pub struct ConnCore {
     pub resp_ip_bytes: u64,
     /// conn.log `missed_bytes`: the sum of the content gaps Zeek reports (`content_gap` events).
     pub missed_bytes: u64,
+    /// conn.log `tunnel_parents`: uids of the encapsulations the connection was seen in.
+    pub tunnel_parents: Vec<Uid>,
+    /// Services confirmed by tunnel analyzers on this (carrying) connection (`vxlan`...).
+    pub services: Vec<&'static str>,
+    pub tunnel_confirmed: bool,
+    pub tunnel_violated: bool,
+    /// Directions with a valid encapsulation so far (1 originator, 2 responder), and the last packet's.
+    pub tunnel_valid_dirs: u8,
+    pub tunnel_last_dir: u8,
+    /// The connection carries a tunnel listed in tunnel.log (closed with it).
+    pub tunnel_registered: bool,
     pub pending_weirds: Vec<PendingWeird>,
 }
 
@@ -97,6 +111,13 @@ impl ConnCore {
             resp_pkts: 0,
             resp_ip_bytes: 0,
             missed_bytes: 0,
+            tunnel_parents: Vec::new(),
+            services: Vec::new(),
+            tunnel_confirmed: false,
+            tunnel_violated: false,
+            tunnel_valid_dirs: 0,
+            tunnel_last_dir: 0,
+            tunnel_registered: false,
             pending_weirds: Vec::new(),
         }
     }

@@ -230,6 +230,12 @@ impl Dispatcher {
             return 0;
         }
         let Some(ip) = d.ip else { return 0 };
+        // Everything that may carry a tunnel goes to one worker, which analyses every level of it:
+        // the carrying connections and the inner ones then live in one flow table, as in one Zeek
+        // process (spreading inner connections over workers is not done yet).
+        if self.cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d) {
+            return 0;
+        }
         let h = match d.transport {
             Some(Transport::Tcp(t)) => lane_hash(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto),
             Some(Transport::Udp(u)) => lane_hash(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto),

@@ -166,6 +166,10 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         schemas.push(weir_reassembly::capture_loss::schema());
     }
     let mut analyzer_paths: Vec<&'static str> = Vec::new();
+    if rc.engine.tunnels {
+        schemas.push(weir_decode::tunnel::tunnel_log_schema());
+        analyzer_paths.push("tunnel");
+    }
     for info in &rc.engine.registry.infos {
         for schema in (info.logs)() {
             if !analyzer_paths.contains(&schema.path) {

@@ -95,9 +95,17 @@ impl WeirdOut {
                 Some(text.as_str())
             }
         };
+        // Zeek names weirds about packets inside tunnels `<name>_in_tunnel`.
+        let name_buf;
+        let name = if w.in_tunnel {
+            name_buf = w.log_name();
+            WeirdName::Other(&name_buf)
+        } else {
+            WeirdName::Known(w.weird)
+        };
         self.emit(&WeirdEvent {
             ts: now,
-            name: WeirdName::Known(w.weird),
+            name,
             scope,
             addl,
             source: w.source,
@@ -137,11 +145,19 @@ pub fn conn_row(out: &mut WeirdOut, cfg: &EngineConfig, conn: &Conn, community_i
     let c = &conn.core;
     let s = conn.summary();
     // Zeek joins the ordered service set with commas.
-    let service = conn
-        .analysis
-        .as_ref()
-        .filter(|a| !a.service.is_empty())
-        .map(|a| a.service.join(","));
+    let mut services: Vec<&str> = c_services(conn);
+    services.dedup();
+    let service = (!services.is_empty()).then(|| services.join(","));
+    let parents: Vec<String> = conn
+        .core
+        .tunnel_parents
+        .iter()
+        .map(|u| {
+            let mut b = [0u8; 24];
+            u.render(b'C', &mut b).to_string()
+        })
+        .collect();
+    let parent_vals: Vec<Value<'_>> = parents.iter().map(|p| Value::str(p)).collect();
     let has_duration = s.duration > 0.0;
     let history = c.history();
     let local = !cfg.local_nets.is_empty();
@@ -166,7 +182,7 @@ pub fn conn_row(out: &mut WeirdOut, cfg: &EngineConfig, conn: &Conn, community_i
         Some(Value::Count(c.orig_ip_bytes)),
         Some(Value::Count(c.resp_pkts)),
         Some(Value::Count(c.resp_ip_bytes)),
-        None, // tunnel_parents: no tunnel decapsulation yet
+        (!parent_vals.is_empty()).then_some(Value::List(&parent_vals)),
         Some(Value::Count(c.proto as u64)),
         community_id.map(Value::str),
     ];
@@ -176,4 +192,17 @@ pub fn conn_row(out: &mut WeirdOut, cfg: &EngineConfig, conn: &Conn, community_i
         22
     };
     out.handle.write(stream, &row[..n]);
+}
+
+/// conn.log `service`: the tunnel analyzers' and the application analyzers' confirmations.
+fn c_services(conn: &Conn) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = conn.core.services.clone();
+    if let Some(a) = conn.analysis.as_ref() {
+        for s in &a.service {
+            if !v.contains(s) {
+                v.push(s);
+            }
+        }
+    }
+    v
 }

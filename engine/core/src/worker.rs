@@ -61,6 +61,11 @@ pub struct Worker {
     /// capture_loss.log's measurement schedule and the rows it produced, when enabled.
     loss: Option<weir_reassembly::capture_loss::Scheduler>,
     loss_rows: Vec<weir_reassembly::capture_loss::Measurement>,
+    /// Tunnels: Zeek's `Tunnel::active` (for tunnel.log) and its IP-tunnel table.
+    active_tunnels: Vec<(TunnelCid, Uid)>,
+    ip_tunnels: std::collections::HashMap<((IpAddr, IpAddr), bool), IpTunnel>,
+    /// The connection created (or whose tunnel parents changed) by the last `conn_level` call.
+    last_new: Option<ConnRef>,
     pub stats: WorkerStats,
     now: f64,
 }
@@ -84,6 +89,9 @@ impl Worker {
             states: WorkerStates::default(),
             loss,
             loss_rows: Vec::new(),
+            active_tunnels: Vec::new(),
+            ip_tunnels: std::collections::HashMap::new(),
+            last_new: None,
             budget,
             stats: WorkerStats::default(),
             now: 0.0,
@@ -172,12 +180,157 @@ impl Worker {
                 return;
             }
         }
+        if cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d) {
+            self.tunnel_packet(p, d);
+            return;
+        }
+        self.conn_level(p, d, 0, None);
+    }
+
+    /// Zeek's tunnel packet analyzers: every level of an encapsulated packet is analysed (the carrying
+    /// connections, then the inner one), inner connections get `tunnel_parents`, tunnels are logged.
+    fn tunnel_packet(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>) {
+        let cfg = Arc::clone(&self.cfg);
+        let mut decap = weir_decode::tunnel::Decap::default();
+        let mut weirds = core::mem::take(&mut self.weirds_buf);
+        weirds.clear();
+        let missing = (p.wire_len as usize).saturating_sub(p.data.len());
+        {
+            let mut st = WorkerTunnelState { flows: &mut self.flows };
+            weir_decode::tunnel::decapsulate(&cfg.decode, &cfg.tunnel, d, missing, &mut st, &mut decap, &mut weirds);
+        }
+        for w in &weirds {
+            self.out.decode_weird(p.now, w);
+        }
+        self.weirds_buf = weirds;
+        let mut parent: Option<(Uid, TunnelCid)> = None;
+        let mut chain_parents: Vec<(Uid, TunnelCid)> = Vec::new();
+        for level in 0..=decap.depth {
+            if level == decap.depth && decap.inner_result.is_err() {
+                break;
+            }
+            let lvl = decap.levels[level];
+            let carrier = self.conn_level(p, &lvl, level, parent.map(|x| x.0));
+            if let Some(r) = carrier {
+                // What the tunnel analyzer did to this level's (carrying) connection.
+                apply_level_info(&mut self.flows.get_mut(r).core, &decap.infos[level], p.now);
+                self.flush_weirds(r, p.now);
+            }
+            if level < decap.depth {
+                let enc = decap.encaps[level];
+                let next = if enc.is_udp_conn() {
+                    carrier.map(|r| {
+                        let c = &self.flows.get_mut(r).core;
+                        (
+                            c.uid,
+                            TunnelCid {
+                                orig_h: c.orig_h,
+                                orig_p: c.orig_p,
+                                resp_h: c.resp_h,
+                                resp_p: c.resp_p,
+                                proto: 17,
+                                kind: enc.kind,
+                            },
+                        )
+                    })
+                } else {
+                    Some(self.ip_tunnel(p, level, &enc))
+                };
+                if let Some(n) = next {
+                    chain_parents.push(n);
+                }
+                parent = next;
+            }
+            // A new connection inside tunnels registers the whole chain (Zeek's Tunnel::register_all).
+            if level > 0 {
+                if let Some(r) = self.last_new.take() {
+                    let _ = r;
+                    let chain: Vec<(Uid, TunnelCid)> = chain_parents[..level.min(chain_parents.len())].to_vec();
+                    for (uid, cid) in chain {
+                        self.register_tunnel(p.now, uid, cid);
+                    }
+                }
+            }
+            self.last_new = None;
+        }
+    }
+
+    /// Zeek's `IPTunnelAnalyzer::ip_tunnels`: IP and GRE tunnels keyed by their address pair, with the
+    /// first packet's direction and a uid of their own; expired after `Tunnel::ip_tunnel_timeout`.
+    fn ip_tunnel(&mut self, p: &PacketRef<'_>, level: usize, enc: &weir_decode::tunnel::Encap) -> (Uid, TunnelCid) {
+        let key = (enc.ip_pair(), enc.kind == weir_decode::tunnel::TunnelType::Gre);
+        let now = p.now;
+        let seed = self.cfg.seed;
+        let e = self.ip_tunnels.entry(key).or_insert_with(|| IpTunnel {
+            uid: Uid::new(seed, p.seq, 100 + level as u64),
+            cid: TunnelCid {
+                orig_h: enc.src,
+                orig_p: 0,
+                resp_h: enc.dst,
+                resp_p: 0,
+                proto: enc.proto,
+                kind: enc.kind,
+            },
+            last: now,
+        });
+        if now - e.last > weir_decode::tunnel::IP_TUNNEL_TIMEOUT {
+            e.uid = Uid::new(seed, p.seq, 100 + level as u64);
+            e.cid = TunnelCid {
+                orig_h: enc.src,
+                orig_p: 0,
+                resp_h: enc.dst,
+                resp_p: 0,
+                proto: enc.proto,
+                kind: enc.kind,
+            };
+        }
+        e.last = now;
+        (e.uid, e.cid)
+    }
+
+    /// Tunnel::register: a DISCOVER row the first time a tunnel is seen (until it is closed).
+    fn register_tunnel(&mut self, now: f64, uid: Uid, cid: TunnelCid) {
+        if self.active_tunnels.iter().any(|(c, _)| *c == cid) {
+            return;
+        }
+        self.active_tunnels.push((cid, uid));
+        if cid.proto == 17 {
+            // The carrying UDP connection closes the tunnel when it is removed (Zeek's removal hook).
+            let key = ConnKey::new(cid.orig_h, cid.orig_p, cid.resp_h, cid.resp_p, 17, false);
+            if let Some(r) = self.flows.find(&key) {
+                self.flows.get_mut(r).core.tunnel_registered = true;
+            }
+        }
+        self.tunnel_row(now, uid, cid, "Tunnel::DISCOVER");
+    }
+
+    fn tunnel_row(&mut self, now: f64, uid: Uid, cid: TunnelCid, action: &'static str) {
+        let mut ubuf = [0u8; 24];
+        let u = uid.render(b'C', &mut ubuf);
+        let row = [
+            Some(weir_api::log::Value::Time(now)),
+            Some(weir_api::log::Value::str(u)),
+            Some(weir_api::log::Value::Addr(cid.orig_h)),
+            Some(weir_api::log::Value::Port(cid.orig_p)),
+            Some(weir_api::log::Value::Addr(cid.resp_h)),
+            Some(weir_api::log::Value::Port(cid.resp_p)),
+            Some(weir_api::log::Value::Enum(cid.kind.zeek_name())),
+            Some(weir_api::log::Value::Enum(action)),
+        ];
+        self.out.write_named("tunnel", &row);
+    }
+
+    /// One level's packet: find or create its connection and analyse the packet on it (Zeek's
+    /// `IPBasedAnalyzer::AnalyzePacket` and the transport analyzers). Returns the connection.
+    fn conn_level(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, level: usize, parent: Option<Uid>) -> Option<ConnRef> {
+        let cfg = Arc::clone(&self.cfg);
         let (Some(ip), Some(tr)) = (d.ip, d.transport) else {
-            return;
+            return None;
         };
-        // IGMP has a packet analyzer in Zeek that makes no connection.
-        if ip.proto == 2 {
-            return;
+        // IGMP has a packet analyzer in Zeek that makes no connection; IP protocols 4, 41 and 47 are
+        // tunnels, never connections.
+        if matches!(ip.proto, 2 | 4 | 41 | 47) {
+            return None;
         }
         let (sport, dport, one_way) = match tr {
             Transport::Tcp(t) => (t.src_port, t.dst_port, false),
@@ -191,7 +344,7 @@ impl Worker {
         let key = ConnKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
 
         let r = match self.flows.find(&key) {
-            None => self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr),
+            None => self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr, level),
             Some(r) => {
                 let reuse = match (&mut self.flows.get_mut(r).kind, &tr) {
                     (ConnKind::Tcp(_), Transport::Tcp(t)) => {
@@ -208,7 +361,7 @@ impl Worker {
                 };
                 if reuse {
                     self.remove_and_log(r);
-                    self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr)
+                    self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr, level)
                 } else {
                     r
                 }
@@ -216,7 +369,17 @@ impl Worker {
         };
 
         let c = self.flows.get_mut(r);
+        // Zeek's set_conn / tunnel_changed: the innermost encapsulation's uid joins tunnel_parents.
+        if let Some(u) = parent {
+            if !c.core.tunnel_parents.contains(&u) {
+                if !c.core.tunnel_parents.is_empty() {
+                    self.last_new = Some(r);
+                }
+                c.core.tunnel_parents.push(u);
+            }
+        }
         let is_orig = ip.src == c.core.orig_h && sport == c.core.orig_p;
+        c.core.tunnel_last_dir = if is_orig { 1 } else { 2 };
         // ConnSize adds Zeek's `IP_Hdr::TotalLen()`, the header's own length field: 0 for a segment whose
         // length was zeroed by segmentation offload (which the decoder otherwise measures from the capture).
         let ip_len = header_total_len(&ip);
@@ -382,6 +545,7 @@ impl Worker {
         }
         self.flush_weirds(r, p.now);
         self.flows.reschedule(r);
+        Some(r)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -395,6 +559,7 @@ impl Worker {
         dport: u16,
         proto: u8,
         tr: &Transport<'_>,
+        level: usize,
     ) -> ConnRef {
         if self.flows.is_full() {
             if let Some(victim) = self.flows.eviction_candidate() {
@@ -405,7 +570,8 @@ impl Worker {
         }
         self.stats.connections += 1;
         let cfg = &self.cfg;
-        let uid = Uid::new(cfg.seed, p.seq, 0);
+        // A packet can create one connection per tunnel level: the level keeps their uids apart.
+        let uid = Uid::new(cfg.seed, p.seq, level as u64);
         let mut core = ConnCore::new(key, uid, src, sport, dst, dport, proto, p.ts);
         let (kind, flip) = match tr {
             Transport::Tcp(t) => {
@@ -462,11 +628,17 @@ impl Worker {
         // TCPSessionAdapter::AddExtraAnalyzers: reassemble when an analyzer is attached or
         // `dpd_reassemble_first_packets` says so (Zeek's default).
         if let ConnKind::Tcp(s) = &mut conn.kind {
-            if cfg.reassemble_all || conn.analysis.is_some() {
+            if conn.analysis.is_some() {
                 s.reasm = Some(Box::new([Reassembler::new(), Reassembler::new()]));
+            } else if cfg.reassemble_all {
+                // Nobody reads the bytes: track sequence ranges only (the same gaps, history and
+                // weirds as full reassembly, without holding data).
+                s.reasm = Some(Box::new([Reassembler::tracking(), Reassembler::tracking()]));
             }
         }
-        self.flows.insert(conn)
+        let r = self.flows.insert(conn);
+        self.last_new = Some(r);
+        r
     }
 
     fn flush_weirds(&mut self, r: ConnRef, now: f64) {
@@ -485,8 +657,28 @@ impl Worker {
 
     fn remove_and_log(&mut self, r: ConnRef) {
         let mut conn = self.flows.remove(r);
+        self.close_tunnel(&conn);
         self.conn_done(&mut conn);
         self.log_conn(&conn);
+    }
+
+    /// Zeek's `finalize_tunnel` removal hook: a UDP tunnel closes with its carrying connection.
+    fn close_tunnel(&mut self, conn: &Conn) {
+        if !conn.core.tunnel_registered {
+            return;
+        }
+        let c = &conn.core;
+        if let Some(i) = self.active_tunnels.iter().position(|(cid, _)| {
+            cid.proto == 17
+                && cid.orig_h == c.orig_h
+                && cid.orig_p == c.orig_p
+                && cid.resp_h == c.resp_h
+                && cid.resp_p == c.resp_p
+        }) {
+            let (cid, uid) = self.active_tunnels.remove(i);
+            let now = self.now;
+            self.tunnel_row(now, uid, cid, "Tunnel::CLOSE");
+        }
     }
 
     /// The analyzers' last word before the connection is logged (Zeek's `Done`).
@@ -537,6 +729,7 @@ impl Worker {
             self.loss_rows.extend(rows);
         }
         for mut conn in self.flows.drain() {
+            self.close_tunnel(&conn);
             self.conn_done(&mut conn);
             self.log_conn(&conn);
         }
@@ -798,5 +991,94 @@ fn reassembly_done(cfg: &EngineConfig, budget: &mut Budget, core: &mut ConnCore,
             ReEvent::Weird(w) => core.weird(w, None, WeirdSource::Tcp),
             _ => {}
         });
+    }
+}
+
+/// A tunnel's identity as tunnel.log writes it (Zeek's `EncapsulatingConn$cid` and type).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct TunnelCid {
+    orig_h: IpAddr,
+    orig_p: u16,
+    resp_h: IpAddr,
+    resp_p: u16,
+    proto: u8,
+    kind: weir_decode::tunnel::TunnelType,
+}
+
+struct IpTunnel {
+    uid: Uid,
+    cid: TunnelCid,
+    last: f64,
+}
+
+/// The worker's answers to the tunnel analyzers' questions about carrying UDP connections.
+struct WorkerTunnelState<'f> {
+    flows: &'f mut FlowTable,
+}
+
+impl weir_decode::tunnel::TunnelState for WorkerTunnelState<'_> {
+    fn udp_resp_port(
+        &mut self,
+        _level: usize,
+        ip: &weir_decode::IpPacket<'_>,
+        udp: &weir_decode::UdpHeader<'_>,
+    ) -> u16 {
+        let key = ConnKey::new(ip.src, udp.src_port, ip.dst, udp.dst_port, 17, false);
+        match self.flows.find(&key) {
+            Some(r) => self.flows.get_mut(r).core.resp_p,
+            None => weir_decode::tunnel::guess_resp_port(udp),
+        }
+    }
+    fn violated(
+        &mut self,
+        _level: usize,
+        ip: &weir_decode::IpPacket<'_>,
+        udp: &weir_decode::UdpHeader<'_>,
+        _kind: weir_decode::tunnel::TunnelType,
+    ) -> bool {
+        let key = ConnKey::new(ip.src, udp.src_port, ip.dst, udp.dst_port, 17, false);
+        self.flows
+            .find(&key)
+            .is_some_and(|r| self.flows.get_mut(r).core.tunnel_violated)
+    }
+}
+
+/// What a tunnel analyzer did to its carrying connection: confirmation (service), violation, weird, `X`.
+fn apply_level_info(core: &mut ConnCore, info: &weir_decode::tunnel::LevelInfo, _now: f64) {
+    use weir_decode::tunnel::Confirm;
+    let Some(kind) = info.analyzer else { return };
+    match info.valid_dir {
+        // GTPv1's per-direction validity (Zeek's `set_valid`): the last packet of each direction counts.
+        Some(true) => core.tunnel_valid_dirs |= core.tunnel_last_dir,
+        Some(false) => core.tunnel_valid_dirs &= !core.tunnel_last_dir,
+        None => {}
+    }
+    match info.confirm {
+        Confirm::No => {}
+        Confirm::Now => core.tunnel_confirmed = true,
+        Confirm::BothSides => {
+            core.tunnel_valid_dirs |= core.tunnel_last_dir;
+            if core.tunnel_valid_dirs == 3 {
+                core.tunnel_confirmed = true;
+            }
+        }
+    }
+    if core.tunnel_confirmed {
+        if let Some(svc) = kind.service() {
+            if !core.services.contains(&svc) {
+                core.services.push(svc);
+            }
+        }
+    }
+    if info.violation.is_some() {
+        core.tunnel_violated = true;
+    }
+    if let Some((w, forced)) = info.conn_weird {
+        if forced || core.tunnel_confirmed {
+            core.weird(w, None, crate::conn::WeirdSource::Named(kind.analyzer()));
+        }
+    }
+    if info.history_x {
+        core.check_history(0x400, b'X');
     }
 }
