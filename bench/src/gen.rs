@@ -235,6 +235,8 @@ struct Flow {
     step: u32,
     exchanges: u32,
     tls13: bool,
+    /// The receiver ACKs every `ack_every` segments (1: quick ACKs, 2: delayed ACKs).
+    ack_every: usize,
     sni: String,
     tcp: TcpState,
     pending: VecDeque<Spec>,
@@ -359,6 +361,7 @@ impl Flow {
                 _ => 1,
             },
             tls13: rng.chance(0.7),
+            ack_every: if rng.chance(0.4) { 1 } else { 2 },
             sni,
             tcp: TcpState {
                 c_nxt: rng.u32(),
@@ -419,7 +422,7 @@ impl Flow {
     }
 
     /// Sends `data` from one side, segmented at the MSS, in flights of `cwnd` segments, with the
-    /// other side's ACKs (every second segment), and occasional loss before or after the sensor
+    /// other side's ACKs (every segment or every second one), and occasional loss before or after the sensor
     /// (then a retransmission) and reordering.
     fn transfer(&mut self, from_client: bool, data: Payload) {
         let n = data.len();
@@ -481,7 +484,7 @@ impl Flow {
                 }
                 unacked += 1;
                 let hole = got[cum.min(nseg - 1)..].iter().any(|&g| g) && cum < nseg;
-                if unacked >= 2 || pos + 1 == flight || (hole && !before && !after) {
+                if unacked >= self.ack_every || pos + 1 == flight || (hole && !before && !after) {
                     let ack_at = ts + self.answer_lag(!from_client);
                     let ack = base.wrapping_add(seg(cum.min(nseg)).0.min(n) as u32);
                     let ack = if cum == nseg { base.wrapping_add(n as u32) } else { ack };

@@ -310,6 +310,10 @@ impl E2e {
         if let Some(md) = &self.markdown {
             fs::write(md, &out).map_err(|e| format!("{}: {e}", md.display()))?;
         }
+        let failed = rows.iter().filter(|r| r.runs.iter().any(|m| m.code != 0)).count();
+        if failed > 0 {
+            return Err(format!("{failed} configuration(s) had a failing run (see the table)"));
+        }
         Ok(())
     }
 
