@@ -68,6 +68,9 @@ pub struct ConnCore {
     pub missed_bytes: u64,
     /// conn.log `tunnel_parents`: uids of the encapsulations the connection was seen in.
     pub tunnel_parents: Vec<Uid>,
+    /// The current encapsulation (its innermost tunnel's uid), and how often it changed.
+    pub encap: Option<Uid>,
+    pub tunnel_changes: u8,
     /// Services confirmed by tunnel analyzers on this (carrying) connection (`vxlan`...).
     pub services: Vec<&'static str>,
     pub tunnel_confirmed: bool,
@@ -112,6 +115,8 @@ impl ConnCore {
             resp_ip_bytes: 0,
             missed_bytes: 0,
             tunnel_parents: Vec::new(),
+            encap: None,
+            tunnel_changes: 0,
             services: Vec::new(),
             tunnel_confirmed: false,
             tunnel_violated: false,

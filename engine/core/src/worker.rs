@@ -324,6 +324,7 @@ impl Worker {
     /// `IPBasedAnalyzer::AnalyzePacket` and the transport analyzers). Returns the connection.
     fn conn_level(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, level: usize, parent: Option<Uid>) -> Option<ConnRef> {
         let cfg = Arc::clone(&self.cfg);
+        self.last_new = None;
         let (Some(ip), Some(tr)) = (d.ip, d.transport) else {
             return None;
         };
@@ -369,13 +370,31 @@ impl Worker {
         };
 
         let c = self.flows.get_mut(r);
-        // Zeek's set_conn / tunnel_changed: the innermost encapsulation's uid joins tunnel_parents.
-        if let Some(u) = parent {
-            if !c.core.tunnel_parents.contains(&u) {
-                if !c.core.tunnel_parents.is_empty() {
+        // Zeek's set_conn at new_connection, and Connection::CheckEncapsulation for existing ones: a
+        // change of encapsulation raises tunnel_changed (the new innermost uid joins tunnel_parents, the
+        // chain is registered) up to Tunnel::max_changes_per_connection times, then a weird and `X`.
+        if self.last_new == Some(r) {
+            c.core.encap = parent;
+            if let Some(u) = parent {
+                c.core.tunnel_parents.push(u);
+            }
+        } else if c.core.encap != parent {
+            c.core.encap = parent;
+            if c.core.tunnel_changes >= TUNNEL_MAX_CHANGES {
+                c.core.weird(
+                    Weird::tunnel_max_changes_per_connection_exceeded,
+                    Some("5"),
+                    WeirdSource::None,
+                );
+                c.core.check_history(0x400, b'X');
+            } else {
+                c.core.tunnel_changes += 1;
+                if let Some(u) = parent {
+                    if !c.core.tunnel_parents.contains(&u) {
+                        c.core.tunnel_parents.push(u);
+                    }
                     self.last_new = Some(r);
                 }
-                c.core.tunnel_parents.push(u);
             }
         }
         let is_orig = ip.src == c.core.orig_h && sport == c.core.orig_p;
@@ -993,6 +1012,9 @@ fn reassembly_done(cfg: &EngineConfig, budget: &mut Budget, core: &mut ConnCore,
         });
     }
 }
+
+/// Zeek's `Tunnel::max_changes_per_connection`.
+const TUNNEL_MAX_CHANGES: u8 = 5;
 
 /// A tunnel's identity as tunnel.log writes it (Zeek's `EncapsulatingConn$cid` and type).
 #[derive(Clone, Copy, Debug, PartialEq)]

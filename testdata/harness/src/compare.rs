@@ -149,13 +149,17 @@ pub fn prepare(p: &Parsed, map: &UidMap, mode: UidMode) -> Vec<CRow> {
                 if UID_FIELDS.contains(&c.as_str()) {
                     let parts = split_set(v);
                     if !parts.is_empty() {
-                        let mapped: Vec<String> = parts
+                        let mut mapped: Vec<String> = parts
                             .iter()
                             .map(|u| match (mode, map.resolve(u)) {
                                 (UidMode::Keys, Some(k)) => format!("{{{k}}}"),
                                 _ => "<uid>".to_string(),
                             })
                             .collect();
+                        // A set (tunnel_parents) has no order of its own: Zeek writes it in hash order.
+                        if c != "uid" {
+                            mapped.sort();
+                        }
                         *v = mapped.join(",");
                     }
                 } else if FUID_FIELDS.contains(&c.as_str()) {
