@@ -30,9 +30,14 @@ fn replay_analyzer_corpus() {
     }
 }
 
-/// Cheap deterministic mutations (bit flips, truncations, byte stores) of every seed.
+/// Cheap deterministic mutations (bit flips, truncations, byte stores) of every seed; 40 per seed, or
+/// `WEIR_DNS_MUTATIONS` per seed.
 #[test]
 fn mutated_corpus() {
+    let rounds: usize = std::env::var("WEIR_DNS_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut rnd = move || {
         x ^= x << 13;
@@ -42,7 +47,7 @@ fn mutated_corpus() {
     };
     for target in ["parser", "analyzer"] {
         for (_, d) in read_dir_files(&fuzz_corpus(target)) {
-            for _ in 0..40 {
+            for _ in 0..rounds {
                 let mut m = d.clone();
                 if m.is_empty() {
                     continue;
