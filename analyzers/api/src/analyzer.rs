@@ -87,6 +87,16 @@ pub trait Context {
     /// Adds the connection's history letter `code` once (Zeek's `CheckHistory` with an analyzer mask),
     /// e.g. `X` when an analyzer limit is reached.
     fn history_once(&mut self, code: u8);
+    /// Ask for [`Analyzer::timer`] to be called at network time `at` (one timer per analyzer: a later
+    /// call replaces it). Zeek's `ADD_ANALYZER_TIMER`, e.g. DNS's `dns_session_timeout` expiry.
+    fn set_timer(&mut self, _at: f64) {}
+    /// Remove the connection now (Zeek's `session_mgr->Remove(Conn())` from an analyzer, e.g. DNS's
+    /// expire timer): it is logged as it stands.
+    fn remove_connection(&mut self) {}
+    /// Network time of the connection's last packet (Zeek's `Conn()->LastTime()`).
+    fn last_time(&self) -> f64 {
+        self.network_time()
+    }
     /// Swap the connection's originator and responder (Zeek's `Conn()->FlipRoles()`, e.g. when DNS
     /// sees a response first). Every attached analyzer's [`Analyzer::flip_roles`] is called, and the
     /// history gains `^`. (A default body so test doubles need not implement it; the engine does.)
@@ -110,6 +120,8 @@ pub trait Analyzer: Send {
     fn end_of_data(&mut self, _cx: &mut dyn Context, _is_orig: bool) {}
     /// The engine swapped originator and responder (`is_orig` means the new originator afterwards).
     fn flip_roles(&mut self) {}
+    /// The timer asked for with [`Context::set_timer`] is due (`now` is network time).
+    fn timer(&mut self, _cx: &mut dyn Context, _now: f64) {}
     /// The connection is being removed (timeout, close, end of input): flush whatever is pending,
     /// e.g. log requests that never got a reply.
     fn done(&mut self, _cx: &mut dyn Context) {}

@@ -56,6 +56,7 @@ struct Attached {
     idx: usize,
     a: Box<dyn Analyzer>,
     confirmed: bool,
+    timer_at: Option<f64>,
 }
 
 /// Per-direction stream position for TCP delivery: the next relative sequence number expected.
@@ -110,6 +111,8 @@ struct Cx<'e, 'a> {
     confirmed: bool,
     violated: bool,
     flip: bool,
+    remove: bool,
+    timer: Option<Option<f64>>,
     service: &'e mut Vec<&'static str>,
 }
 
@@ -125,6 +128,8 @@ impl<'e, 'a> Cx<'e, 'a> {
             confirmed,
             violated: false,
             flip: false,
+            remove: false,
+            timer: None,
             service,
         }
     }
@@ -193,6 +198,15 @@ impl Context for Cx<'_, '_> {
     fn flip_roles(&mut self) {
         self.flip = true;
     }
+    fn set_timer(&mut self, at: f64) {
+        self.timer = Some(Some(at));
+    }
+    fn remove_connection(&mut self) {
+        self.remove = true;
+    }
+    fn last_time(&self) -> f64 {
+        self.env.core.last_time
+    }
 }
 
 fn emit(env: &mut Env<'_>, name: WeirdName<'_>, addl: Option<&str>, source: &str) {
@@ -219,6 +233,8 @@ fn emit(env: &mut Env<'_>, name: WeirdName<'_>, addl: Option<&str>, source: &str
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Requests {
     pub flip: bool,
+    /// An analyzer asked for the connection to be removed.
+    pub remove: bool,
 }
 
 impl Analysis {
@@ -235,6 +251,7 @@ impl Analysis {
                 idx,
                 a: (reg.infos[idx].new)(&reg.settings),
                 confirmed: false,
+                timer_at: None,
             })
             .collect();
         Some(Box::new(Analysis {
@@ -253,9 +270,13 @@ impl Analysis {
             let at = &mut self.attached[i];
             let mut cx = Cx::new(env, at.idx, at.confirmed, &mut self.service);
             f(at.a.as_mut(), &mut cx);
-            let (confirmed, violated, flip) = (cx.confirmed, cx.violated, cx.flip);
+            let (confirmed, violated, flip, remove, timer) = (cx.confirmed, cx.violated, cx.flip, cx.remove, cx.timer);
             at.confirmed = confirmed;
             req.flip |= flip;
+            req.remove |= remove;
+            if let Some(t) = timer {
+                at.timer_at = t;
+            }
             if violated {
                 // DPD disables the analyzer, and a service it had confirmed is removed again.
                 let name = env.reg.infos[at.idx].name;
@@ -283,6 +304,7 @@ impl Analysis {
                     idx,
                     a: (reg.infos[idx].new)(&reg.settings),
                     confirmed: false,
+                    timer_at: None,
                 }),
                 Probe::Unsure => keep.push(idx),
                 Probe::No => {}
@@ -360,6 +382,33 @@ impl Analysis {
         for at in &mut self.attached {
             at.a.flip_roles();
         }
+    }
+
+    /// The earliest analyzer timer.
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.attached.iter().filter_map(|a| a.timer_at).reduce(f64::min)
+    }
+
+    /// Fires the analyzer timers due at `now`.
+    pub fn fire_timers(&mut self, env: &mut Env<'_>, now: f64) -> Requests {
+        let due: Vec<bool> = self
+            .attached
+            .iter()
+            .map(|a| a.timer_at.is_some_and(|t| t <= now))
+            .collect();
+        for (a, d) in self.attached.iter_mut().zip(&due) {
+            if *d {
+                a.timer_at = None;
+            }
+        }
+        let mut k = 0;
+        self.each(env, |a, cx| {
+            let fire = due.get(k).copied().unwrap_or(false);
+            k += 1;
+            if fire {
+                a.timer(cx, now);
+            }
+        })
     }
 
     /// The connection is being removed.

@@ -313,6 +313,11 @@ impl Conn {
             ConnKind::Tcp(t) => t.next_deadline(),
             _ => None,
         };
+        let a = self.analysis.as_ref().and_then(|a| a.next_deadline());
+        let t = match (t, a) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
         match (t, self.core.inactivity_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -105,13 +105,50 @@ impl Worker {
         }
         let now = self.now;
         while let Some(r) = self.flows.next_due(now) {
-            let remove = fire_conn_timers(self.flows.get_mut(r), now, &self.cfg);
+            let mut remove = fire_conn_timers(self.flows.get_mut(r), now, &self.cfg);
+            if !remove {
+                remove = self.fire_analyzer_timers(r, now);
+            }
             if remove {
                 self.remove_and_log(r);
             } else {
                 self.flows.reschedule(r);
             }
         }
+    }
+
+    /// Analyzer timers due at `now` (Zeek's `ADD_ANALYZER_TIMER`). True = remove the connection.
+    fn fire_analyzer_timers(&mut self, r: ConnRef, now: f64) -> bool {
+        let cfg = Arc::clone(&self.cfg);
+        let c = self.flows.get_mut(r);
+        if !c
+            .analysis
+            .as_ref()
+            .and_then(|a| a.next_deadline())
+            .is_some_and(|t| t <= now)
+        {
+            return false;
+        }
+        let Conn { core, kind, analysis } = c;
+        let (transport, size) = match kind {
+            ConnKind::Tcp(s) => (ApiTransport::Tcp, s.orig_size() + s.resp_size()),
+            ConnKind::Udp(d) => (ApiTransport::Udp, (d.req_len.max(0) + d.rep_len.max(0)) as u64),
+            _ => return false,
+        };
+        let Some(an) = analysis.as_deref_mut() else {
+            return false;
+        };
+        let mut env = Env {
+            reg: &cfg.registry,
+            core,
+            out: &mut self.out,
+            states: &mut self.states,
+            transport,
+            now,
+            pkt_ts: now,
+            size,
+        };
+        an.fire_timers(&mut env, now).remove
     }
 
     /// After the packet (if any) processed at network time `now`: scheduled measurements that are due
