@@ -412,7 +412,15 @@ pub fn run_live(
         conn_schema(engine.community_id_seed.is_some()),
         weir_logs::weird::schema(),
     ];
+    // The same logs as `weir -r` (weir_engine::run_offline).
+    if engine.capture_loss.is_some() {
+        schemas.push(weir_reassembly::capture_loss::schema());
+    }
     let mut analyzer_paths: Vec<&'static str> = Vec::new();
+    if engine.tunnels {
+        schemas.push(weir_decode::tunnel::tunnel_log_schema());
+        analyzer_paths.push("tunnel");
+    }
     for info in &engine.registry.infos {
         for schema in (info.logs)() {
             if !analyzer_paths.contains(&schema.path) {
@@ -435,10 +443,11 @@ pub fn run_live(
         let frag_out = weird_out_for(&logs, &analyzer_paths);
         let stats_h = logs.handle();
         let stats_stream = logs.stream("stats");
+        let loss_stream = logs.stream("capture_loss");
         handles.push(
             std::thread::Builder::new()
                 .name(format!("weir-{}", ctx.name))
-                .spawn(move || worker_loop(ctx, out, frag_out, stats_h, stats_stream))
+                .spawn(move || worker_loop(ctx, out, frag_out, stats_h, stats_stream, loss_stream))
                 .map_err(LiveError::Io)?,
         );
     }
@@ -522,6 +531,7 @@ fn worker_loop(
     mut frag_out: WeirdOut,
     mut stats_h: weir_logs::LogHandle,
     stats_stream: Option<weir_logs::StreamId>,
+    loss_stream: Option<weir_logs::StreamId>,
 ) -> WorkerReport {
     let mut rep = WorkerReport {
         name: ctx.name.clone(),
@@ -693,11 +703,22 @@ fn worker_loop(
             w.packet(&p);
         }
         drop(block);
+        // capture_loss.log: each worker writes its own rows, as each Zeek cluster worker does.
+        if let Some(ls) = loss_stream {
+            for m in w.take_capture_loss() {
+                stats_h.write(ls, &m.row(&ctx.name));
+            }
+        }
     }
     rep.kernel = kstats.read();
     rep.bytes = bytes;
     rep.frag_evicted = frags.stats().evicted;
     w.finish();
+    if let Some(ls) = loss_stream {
+        for m in w.take_capture_loss() {
+            stats_h.write(ls, &m.row(&ctx.name));
+        }
+    }
     frag_out.flush();
     stats_h.flush();
     rep.connections = w.stats.connections;

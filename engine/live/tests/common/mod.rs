@@ -268,7 +268,8 @@ pub fn offline(trace: &Path, tag: &str) -> PathBuf {
 }
 
 /// A TSV log with its timing-dependent columns taken out (every `time` and `interval` column, and
-/// uids, which weir derives from the packet's position in the input), rows sorted.
+/// uids, which weir derives from the packet's position in the input, also as `tunnel_parents`), rows
+/// sorted.
 pub fn normalized(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut names: Vec<String> = Vec::new();
@@ -286,7 +287,12 @@ pub fn normalized(path: &Path) -> Vec<String> {
                 .filter(|(i, _)| {
                     let t = types.get(*i).map(String::as_str).unwrap_or("");
                     let n = names.get(*i).map(String::as_str).unwrap_or("");
-                    !(t == "time" || t == "interval" || n == "uid" || n.ends_with("uids") || n == "fuid")
+                    !(t == "time"
+                        || t == "interval"
+                        || n == "uid"
+                        || n.ends_with("uids")
+                        || n == "fuid"
+                        || n == "tunnel_parents")
                 })
                 .map(|(_, v)| v)
                 .collect();
