@@ -231,9 +231,20 @@ fn push_depth(cfg: &DecodeConfig, ts: f64, dec: &Decoded<'_>, out: &mut Vec<Payl
     match dec.transport {
         Some(weir_decode::Transport::Udp(u)) => {
             let ports = [u.src_port, u.dst_port];
-            // Tunnels over UDP on their well-known ports: GRE-in-UDP 4754, VXLAN 4789, GTP-U 2152.
+            // Tunnels over UDP on their well-known ports: GRE-in-UDP 4754, Geneve 6081, VXLAN 4789, GTP-U 2152.
             if ports.contains(&4754) {
                 return gre(cfg, ts, u.payload, out, depth);
+            }
+            if u.dst_port == 6081 && u.payload.len() > 8 {
+                let off = 8 + (u.payload[0] & 0x3f) as usize * 4;
+                let proto = u16::from_be_bytes([u.payload[2], u.payload[3]]);
+                if let Some(p) = u.payload.get(off..) {
+                    match proto {
+                        0x6558 => return inner(cfg, ts, LinkType::ETHERNET, p, out, depth),
+                        0x0800 | 0x86dd => return inner(cfg, ts, LinkType::RAW, p, out, depth),
+                        _ => {}
+                    }
+                }
             }
             if u.dst_port == 4789 && u.payload.len() > 8 && u.payload[0] & 0x08 != 0 {
                 return inner(cfg, ts, LinkType::ETHERNET, &u.payload[8..], out, depth);
@@ -371,6 +382,8 @@ pub struct Conn {
     pub pending: [BTreeMap<u32, Vec<u8>>; 2],
     pub rec: Recorded,
     pub fin: [bool; 2],
+    /// The connection tracker flipped it at creation (UDP likely-server-port rule, TCP SYN-ACK first).
+    pub engine_flipped: bool,
 }
 
 /// What one run produced: for each connection (in removal order) its rows, weirds and flags.
@@ -417,6 +430,7 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
         if !conns.contains_key(&k) {
             let mut orig = (p.src, p.sport);
             let mut resp = (p.dst, p.dport);
+            let first = orig;
             if p.tcp {
                 // SYN-ACK first: the receiver is the originator; no SYN: the port decides.
                 let synack = p.tcp_flags & 0x12 == 0x12;
@@ -451,6 +465,7 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
                     pending: [BTreeMap::new(), BTreeMap::new()],
                     rec: Recorded::default(),
                     fin: [false, false],
+                    engine_flipped: orig != first,
                 },
             );
             order.push(k);
@@ -550,6 +565,9 @@ fn finish(mut c: Conn, schema: &Schema) -> Recorded {
         .map(|(n, a, s)| (n, a, format!("{s}\t{ids}")))
         .collect();
     if c.an.flipped() {
+        rec.history.insert(0, b'^');
+    }
+    if c.engine_flipped {
         rec.history.insert(0, b'^');
     }
     rec.conn = Some((if c.tcp { "tcp" } else { "udp" }, o.0, o.1, r.0, r.1));
