@@ -19,7 +19,6 @@ pub mod interp;
 pub mod parser;
 pub mod script;
 
-use core::net::IpAddr;
 use interp::{ConnView, Events, Interp, InterpConfig, MsgInfo};
 use script::{Info, Script, Writer};
 use weir_api::log::{Field, FieldType, Schema, Value};
@@ -419,10 +418,4 @@ impl Analyzer for DnsAnalyzer {
         };
         self.script.finalize(&mut w);
     }
-}
-
-/// The addresses of a connection as the analyzer sees them (after any flip of its own).
-pub fn endpoints(cx: &dyn Context, flipped: bool) -> (IpAddr, u16, IpAddr, u16) {
-    let v = view(cx, flipped);
-    (v.orig_h, v.orig_p, v.resp_h, v.resp_p)
 }
