@@ -439,6 +439,8 @@ impl Flow {
         let mut i = 0usize;
         let mut t = self.t;
         let mut t_max = t;
+        // A host sends its ACKs in order: each is seen no earlier than the previous one.
+        let mut last_ack = t;
         let seg = |k: usize| (k * mss, ((k + 1) * mss).min(n));
         while i < nseg {
             let flight = self.tcp.cwnd.min(nseg - i);
@@ -485,7 +487,8 @@ impl Flow {
                 unacked += 1;
                 let hole = got[cum.min(nseg - 1)..].iter().any(|&g| g) && cum < nseg;
                 if unacked >= self.ack_every || pos + 1 == flight || (hole && !before && !after) {
-                    let ack_at = ts + self.answer_lag(!from_client);
+                    let ack_at = (ts + self.answer_lag(!from_client)).max(last_ack + 1);
+                    last_ack = ack_at;
                     let ack = base.wrapping_add(seg(cum.min(nseg)).0.min(n) as u32);
                     let ack = if cum == nseg { base.wrapping_add(n as u32) } else { ack };
                     self.push_ack(ack_at, !from_client, recv_ack_seq, ack);
@@ -521,7 +524,8 @@ impl Flow {
                 while cum < nseg && got[cum] {
                     cum += 1;
                 }
-                let ack_at = rt + self.answer_lag(!from_client);
+                let ack_at = (rt + self.answer_lag(!from_client)).max(last_ack + 1);
+                last_ack = ack_at;
                 let ack = if cum == nseg {
                     base.wrapping_add(n as u32)
                 } else {

@@ -147,8 +147,8 @@ fn every_checksum_is_valid_and_the_mix_is_there() {
 }
 
 /// TCP bookkeeping is consistent: no side acknowledges a byte the other side has not sent (as
-/// seen at the sensor, counting SYN and FIN), data never precedes the ISN, and a segment seen
-/// twice carries the same bytes both times.
+/// seen at the sensor, counting SYN and FIN), ACK numbers never go backwards, data never precedes
+/// the ISN, and a segment seen twice carries the same bytes both times.
 #[test]
 fn tcp_sequence_and_ack_numbers_are_consistent() {
     use std::collections::HashMap;
@@ -157,6 +157,8 @@ fn tcp_sequence_and_ack_numbers_are_consistent() {
         isn: Option<u32>,
         /// Highest sequence number sent so far plus one (relative to the ISN).
         end: u32,
+        /// Highest acknowledgement sent so far (relative to the peer's ISN).
+        acked: u32,
     }
     let a = gen(&cfg(11, 30_000));
     let mut rd = PcapReader::new(&a[..]).unwrap();
@@ -219,6 +221,15 @@ fn tcp_sequence_and_ack_numbers_are_consistent() {
                     "ack {rel_ack} beyond what the peer sent ({}), flags {flags:#x}",
                     c[1 - dir].end
                 );
+                // (RSTs may carry any ACK; every other segment acknowledges in order.)
+                if flags & 0x04 == 0 {
+                    assert!(
+                        rel_ack >= c[dir].acked,
+                        "ACK numbers went backwards: {rel_ack} < {}",
+                        c[dir].acked
+                    );
+                    c[dir].acked = rel_ack;
+                }
                 acks += 1;
             }
         }
