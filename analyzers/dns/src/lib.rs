@@ -25,9 +25,10 @@ use weir_api::log::{Field, FieldType, Schema, Value};
 use weir_api::{Analyzer, AnalyzerInfo, Context, Settings, Transport, Weird};
 
 /// The Zeek settings the analyzer accepts (`--set NAME=VALUE`), with Zeek's defaults from
-/// `init-bare.zeek`: `dns_max_queries` (25), `dns_max_compression_chain_depth` (20),
+/// `init-bare.zeek`: `dns_session_timeout` (10 sec), `dns_max_queries` (25), `dns_max_compression_chain_depth` (20),
 /// `dns_skip_all_auth` (T), `dns_skip_all_addl` (T).
 pub const SETTINGS: &[&str] = &[
+    "dns_session_timeout",
     "dns_max_queries",
     "dns_max_compression_chain_depth",
     "dns_skip_all_auth",
@@ -100,15 +101,49 @@ pub fn schema(original_query: bool, auth_addl: bool) -> Schema {
 }
 
 /// Analyzer configuration: the Zeek settings, and which optional scripts are loaded.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DnsConfig {
     pub interp: InterpConfig,
     /// `policy/protocols/dns/log-original-query-case` is loaded (adds the `original_query` column; the
     /// engine must then register [`schema`]`(true)` for dns.log).
     pub original_query: bool,
+    /// `dns_session_timeout` in seconds (10): UDP DNS connections idle this long are removed.
+    pub session_timeout: f64,
     /// `policy/protocols/dns/auth-addl` is loaded (adds `auth` and `addl`; the script also sets
     /// `dns_skip_all_auth` and `dns_skip_all_addl` to F, which [`DnsConfig::with_auth_addl`] does).
     pub auth_addl: bool,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            interp: InterpConfig::default(),
+            original_query: false,
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            auth_addl: false,
+        }
+    }
+}
+
+/// `dns_session_timeout` (init-bare.zeek: 10 sec).
+pub const DEFAULT_SESSION_TIMEOUT: f64 = 10.0;
+
+/// A Zeek interval setting (`10 sec`, `2.5secs`, `1 min`, `10`) in seconds.
+fn parse_interval(v: &str) -> Option<f64> {
+    let v = v.trim();
+    let split = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+    let n: f64 = v[..split].parse().ok()?;
+    let unit = v[split..].trim();
+    let mult = match unit.trim_end_matches('s') {
+        "" | "sec" => 1.0,
+        "min" => 60.0,
+        "hr" => 3600.0,
+        "day" => 86400.0,
+        "msec" => 1e-3,
+        "usec" => 1e-6,
+        _ => return None,
+    };
+    Some(n * mult)
 }
 
 impl DnsConfig {
@@ -138,6 +173,10 @@ impl DnsConfig {
                 ..d
             },
             original_query: false,
+            session_timeout: s
+                .get("dns_session_timeout")
+                .and_then(parse_interval)
+                .unwrap_or(DEFAULT_SESSION_TIMEOUT),
             auth_addl: false,
         }
     }
@@ -158,10 +197,17 @@ pub struct DnsAnalyzer {
     script: Script,
     original_query: bool,
     auth_addl: bool,
-    /// The analyzer flipped the roles itself (Zeek's `Conn()->FlipRoles()` on a first message that is a
-    /// reply). The API has no way yet to tell the engine, so the analyzer applies the flip to what it
-    /// writes and to the direction of what it is given.
+    /// The analyzer flipped the roles (Zeek's `Conn()->FlipRoles()` on a first message that is a reply)
+    /// and the context does not show it yet: it asked the engine with [`Context::flip_roles`], which
+    /// applies the flip after the call returns and then calls [`Analyzer::flip_roles`]; until then (and
+    /// for ever with a context that does not flip, such as a test double) the analyzer applies the flip
+    /// to what it writes and to the direction of what it is given.
     flipped: bool,
+    /// A flip was requested from the engine and not yet acknowledged by [`Analyzer::flip_roles`].
+    flip_requested: bool,
+    /// UDP: `dns_session_timeout` (Zeek's `DNS_Analyzer::ExpireTimer`), and whether it was armed.
+    session_timeout: f64,
+    timer_armed: bool,
     /// Indexed by the engine's `is_orig`.
     tcp: [TcpFramer; 2],
 }
@@ -170,6 +216,7 @@ struct Sink<'a> {
     script: &'a mut Script,
     cx: &'a mut dyn Context,
     flipped: &'a mut bool,
+    flip_requested: &'a mut bool,
     original_query: bool,
     auth_addl: bool,
 }
@@ -271,6 +318,8 @@ impl Events for Sink<'_> {
     }
     fn flip(&mut self) {
         *self.flipped = !*self.flipped;
+        *self.flip_requested = true;
+        self.cx.flip_roles();
     }
     fn dns_message(&mut self, conn: &ConnView, _is_orig: bool, msg: &MsgInfo, _len: usize) {
         let now = self.cx.network_time();
@@ -307,18 +356,22 @@ impl Events for Sink<'_> {
 
 impl DnsAnalyzer {
     pub fn new(cfg: DnsConfig) -> DnsAnalyzer {
+        let cfg_timeout = cfg.session_timeout;
         DnsAnalyzer {
             interp: Interp::new(cfg.interp),
             script: Script::new(cfg.original_query, cfg.auth_addl),
             auth_addl: cfg.auth_addl,
             original_query: cfg.original_query,
             flipped: false,
+            flip_requested: false,
+            session_timeout: cfg_timeout,
+            timer_armed: false,
             tcp: Default::default(),
         }
     }
 
-    /// Whether the analyzer flipped the connection's roles (a first message that was a reply from the
-    /// originator). The engine should mirror this in conn.log (`^` in history, swapped endpoints).
+    /// Whether the analyzer applies a flip of its own that the context does not show (a flip it asked
+    /// for with [`Context::flip_roles`] and the engine has not applied).
     pub fn flipped(&self) -> bool {
         self.flipped
     }
@@ -331,6 +384,7 @@ impl DnsAnalyzer {
             script: &mut self.script,
             cx,
             flipped: &mut self.flipped,
+            flip_requested: &mut self.flip_requested,
             original_query: self.original_query,
             auth_addl: self.auth_addl,
         };
@@ -354,6 +408,11 @@ impl Analyzer for DnsAnalyzer {
     }
 
     fn deliver_packet(&mut self, cx: &mut dyn Context, is_orig: bool, data: &[u8]) {
+        if !self.timer_armed && cx.conn().transport == Transport::Udp {
+            // DNS_Analyzer's constructor: ADD_ANALYZER_TIMER(ExpireTimer, network_time + dns_session_timeout).
+            self.timer_armed = true;
+            cx.set_timer(cx.conn().start_time + self.session_timeout);
+        }
         let is_orig = is_orig != self.flipped;
         self.parse(cx, data, if is_orig { 1 } else { 0 });
     }
@@ -406,7 +465,23 @@ impl Analyzer for DnsAnalyzer {
     }
 
     fn flip_roles(&mut self) {
+        // The engine's originator changed: its `is_orig` and `conn()` are swapped from now on.
         self.tcp.swap(0, 1);
+        if self.flip_requested {
+            // Our own request, now applied by the engine: stop applying it ourselves.
+            self.flip_requested = false;
+            self.flipped = !self.flipped;
+        }
+    }
+
+    fn timer(&mut self, cx: &mut dyn Context, now: f64) {
+        // DNS_Analyzer::ExpireTimer: the -1.0 lets the common request + reply pair finish without
+        // rescheduling.
+        if now - cx.last_time() >= self.session_timeout - 1.0 {
+            cx.remove_connection();
+        } else {
+            cx.set_timer(now + self.session_timeout);
+        }
     }
 
     fn done(&mut self, cx: &mut dyn Context) {

@@ -61,6 +61,10 @@ fn feed(tcp: bool, cfg: DnsConfig, items: &[(bool, f64, Vec<u8>)], orig_p: u16, 
         now: 1.0,
         schema: &schema,
         rec: Recorded::default(),
+        timer: None,
+        remove: false,
+        flip_req: false,
+        last: 1.0,
     };
     for (o, t, d) in items {
         cx.now = *t;
@@ -276,4 +280,87 @@ fn compression_loop_is_bounded() {
     let r = feed(false, DnsConfig::default(), &[(true, 1.0, m)], 40000, 53);
     assert_eq!(r.rec.weirds[0].0, "DNS_label_forward_compress_offset");
     assert!(!r.rec.confirmed);
+}
+
+#[test]
+fn flip_request_acknowledged_by_the_engine() {
+    let cfg = DnsConfig::default();
+    let schema = cfg.schema();
+    let mut a = DnsAnalyzer::new(cfg);
+    let mut cx = MockCx {
+        uid: "CTest".into(),
+        orig_h: "10.0.0.1".parse::<IpAddr>().unwrap(),
+        orig_p: 53,
+        resp_h: "10.0.0.2".parse::<IpAddr>().unwrap(),
+        resp_p: 40000,
+        tcp: false,
+        start: 1.0,
+        now: 1.0,
+        schema: &schema,
+        rec: Recorded::default(),
+        timer: None,
+        remove: false,
+        flip_req: false,
+        last: 1.0,
+    };
+    // A reply from the originator first: the analyzer asks for a flip.
+    a.deliver_packet(
+        &mut cx,
+        true,
+        &msg(1, R, &["f.example"], &[("f.example", [1, 2, 3, 4], 1)]),
+    );
+    assert!(cx.flip_req);
+    assert_eq!(cx.timer, Some(11.0));
+    // The engine applies it: swapped endpoints, then Analyzer::flip_roles.
+    core::mem::swap(&mut cx.orig_h, &mut cx.resp_h);
+    core::mem::swap(&mut cx.orig_p, &mut cx.resp_p);
+    a.flip_roles();
+    assert!(!a.flipped());
+    // A query from the new originator (10.0.0.2) and its reply: ids as the engine now has them.
+    cx.now = 2.0;
+    a.deliver_packet(&mut cx, true, &msg(2, Q, &["g.example"], &[]));
+    a.deliver_packet(
+        &mut cx,
+        false,
+        &msg(2, R, &["g.example"], &[("g.example", [5, 6, 7, 8], 1)]),
+    );
+    a.done(&mut cx);
+    assert_eq!(cx.rec.rows.len(), 2);
+    for r in &cx.rec.rows {
+        let f: Vec<&str> = r.split('\t').collect();
+        assert_eq!((f[2], f[3], f[4], f[5]), ("10.0.0.2", "40000", "10.0.0.1", "53"));
+    }
+}
+
+#[test]
+fn udp_session_timer() {
+    let cfg = DnsConfig::default();
+    let schema = cfg.schema();
+    let mut a = DnsAnalyzer::new(cfg);
+    let mut cx = MockCx {
+        uid: "CTest".into(),
+        orig_h: "10.0.0.1".parse::<IpAddr>().unwrap(),
+        orig_p: 40000,
+        resp_h: "10.0.0.2".parse::<IpAddr>().unwrap(),
+        resp_p: 53,
+        tcp: false,
+        start: 100.0,
+        now: 100.0,
+        schema: &schema,
+        rec: Recorded::default(),
+        timer: None,
+        remove: false,
+        flip_req: false,
+        last: 100.0,
+    };
+    a.deliver_packet(&mut cx, true, &msg(1, Q, &["t.example"], &[]));
+    assert_eq!(cx.timer, Some(110.0));
+    // Busy 8.5 s ago: not idle enough (needs >= 9 s), reschedule 10 s later.
+    cx.last = 101.5;
+    cx.timer = None;
+    a.timer(&mut cx, 110.0);
+    assert_eq!(cx.timer, Some(120.0));
+    assert!(!cx.remove);
+    a.timer(&mut cx, 120.0);
+    assert!(cx.remove);
 }

@@ -312,9 +312,26 @@ pub struct MockCx<'a> {
     pub now: f64,
     pub schema: &'a Schema,
     pub rec: Recorded,
+    /// Engine requests the analyzer made during a call (the harness applies them as the engine does).
+    pub timer: Option<f64>,
+    pub remove: bool,
+    pub flip_req: bool,
+    pub last: f64,
 }
 
 impl Context for MockCx<'_> {
+    fn set_timer(&mut self, at: f64) {
+        self.timer = Some(at);
+    }
+    fn remove_connection(&mut self) {
+        self.remove = true;
+    }
+    fn last_time(&self) -> f64 {
+        self.last
+    }
+    fn flip_roles(&mut self) {
+        self.flip_req = true;
+    }
     fn conn(&self) -> ConnInfo<'_> {
         ConnInfo {
             uid: &self.uid,
@@ -384,6 +401,9 @@ pub struct Conn {
     pub fin: [bool; 2],
     /// The connection tracker flipped it at creation (UDP likely-server-port rule, TCP SYN-ACK first).
     pub engine_flipped: bool,
+    /// Flips the analyzer asked for (applied after the call, as the engine does).
+    pub flips: usize,
+    pub timer: Option<f64>,
 }
 
 /// What one run produced: for each connection (in removal order) its rows, weirds and flags.
@@ -407,24 +427,25 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
     let mut conns: HashMap<(bool, IpAddr, u16, IpAddr, u16), Conn> = HashMap::new();
     let mut done: Vec<Recorded> = Vec::new();
     let mut order: Vec<(bool, IpAddr, u16, IpAddr, u16)> = Vec::new();
-    let mut uid_n = 0;
     for p in payloads {
         let k = key(p);
-        // Zeek's DNS_Analyzer::ExpireTimer for UDP (dns_session_timeout = 10 s).
-        if let Some(c) = conns.get_mut(&k) {
-            if !c.tcp {
-                let mut expired = false;
-                while c.next_check <= p.ts {
-                    if c.next_check - c.last >= 9.0 {
-                        expired = true;
-                        break;
-                    }
-                    c.next_check += 10.0;
-                }
-                if expired {
-                    let c = conns.remove(&k).unwrap();
-                    done.push(finish(c, schema));
-                }
+        // Analyzer timers due before this packet (Zeek's DNS_Analyzer::ExpireTimer), in time order.
+        loop {
+            let due = conns
+                .iter()
+                .filter_map(|(k, c)| c.timer.filter(|&t| t <= p.ts).map(|t| (t, *k)))
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let Some((t, dk)) = due else { break };
+            let c = conns.get_mut(&dk).unwrap();
+            c.timer = None;
+            let mut cx = c.cx(schema, t);
+            c.an.timer(&mut cx, t);
+            let (timer, remove, rec) = (cx.timer, cx.remove, cx.rec);
+            c.rec = rec;
+            c.timer = timer;
+            if remove {
+                let c = conns.remove(&dk).unwrap();
+                done.push(finish(c, schema));
             }
         }
         if !conns.contains_key(&k) {
@@ -450,7 +471,6 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
                     continue;
                 }
             }
-            uid_n += 1;
             conns.insert(
                 k,
                 Conn {
@@ -466,6 +486,8 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
                     rec: Recorded::default(),
                     fin: [false, false],
                     engine_flipped: orig != first,
+                    flips: 0,
+                    timer: None,
                 },
             );
             order.push(k);
@@ -473,18 +495,7 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
         let c = conns.get_mut(&k).unwrap();
         c.last = p.ts;
         let is_orig = (p.src, p.sport) == c.orig;
-        let mut cx = MockCx {
-            uid: format!("C{uid_n}"),
-            orig_h: c.orig.0,
-            orig_p: c.orig.1,
-            resp_h: c.resp.0,
-            resp_p: c.resp.1,
-            tcp: c.tcp,
-            start: c.start,
-            now: p.ts,
-            schema,
-            rec: core::mem::take(&mut c.rec),
-        };
+        let mut cx = c.cx(schema, p.ts);
         if !c.tcp {
             c.an.deliver_packet(&mut cx, is_orig, &p.data);
         } else {
@@ -526,7 +537,21 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
                 c.an.end_of_data(&mut cx, is_orig);
             }
         }
-        c.rec = cx.rec;
+        let (timer, remove, flip, rec) = (cx.timer, cx.remove, cx.flip_req, cx.rec);
+        c.rec = rec;
+        if timer.is_some() {
+            c.timer = timer;
+        }
+        if flip {
+            // The engine applies the flip after the call and tells the analyzers.
+            core::mem::swap(&mut c.orig, &mut c.resp);
+            c.flips += 1;
+            c.an.flip_roles();
+        }
+        if remove {
+            let c = conns.remove(&k).unwrap();
+            done.push(finish(c, schema));
+        }
     }
     // End of input: remove the rest, in creation order.
     for k in order {
@@ -537,22 +562,32 @@ pub fn run(payloads: &[Payload], cfg: &DnsConfig, schema: &Schema) -> Vec<Record
     done
 }
 
+impl Conn {
+    fn cx<'a>(&mut self, schema: &'a Schema, now: f64) -> MockCx<'a> {
+        MockCx {
+            uid: "C".into(),
+            orig_h: self.orig.0,
+            orig_p: self.orig.1,
+            resp_h: self.resp.0,
+            resp_p: self.resp.1,
+            tcp: self.tcp,
+            start: self.start,
+            now,
+            schema,
+            rec: core::mem::take(&mut self.rec),
+            timer: None,
+            remove: false,
+            flip_req: false,
+            last: self.last,
+        }
+    }
+}
+
 fn finish(mut c: Conn, schema: &Schema) -> Recorded {
-    let mut cx = MockCx {
-        uid: "C".into(),
-        orig_h: c.orig.0,
-        orig_p: c.orig.1,
-        resp_h: c.resp.0,
-        resp_p: c.resp.1,
-        tcp: c.tcp,
-        start: c.start,
-        now: c.last,
-        schema,
-        rec: core::mem::take(&mut c.rec),
-    };
+    let mut cx = c.cx(schema, c.last);
     c.an.done(&mut cx);
     let mut rec = cx.rec;
-    // weird.log ids are the connection's, after any flip the analyzer made.
+    // weird.log ids are the connection's after its flips (Zeek flips before the weirds that follow).
     let (o, r) = if c.an.flipped() {
         (c.resp, c.orig)
     } else {
@@ -564,10 +599,7 @@ fn finish(mut c: Conn, schema: &Schema) -> Recorded {
         .into_iter()
         .map(|(n, a, s)| (n, a, format!("{s}\t{ids}")))
         .collect();
-    if c.an.flipped() {
-        rec.history.insert(0, b'^');
-    }
-    if c.engine_flipped {
+    for _ in 0..c.flips + usize::from(c.engine_flipped) + usize::from(c.an.flipped()) {
         rec.history.insert(0, b'^');
     }
     rec.conn = Some((if c.tcp { "tcp" } else { "udp" }, o.0, o.1, r.0, r.1));
