@@ -340,3 +340,37 @@ fn registrations() {
     assert_eq!(weir_ssl::DTLS.name, "dtls");
     assert_eq!(weir_ssl::TLS.transports, &[Transport::Tcp]);
 }
+
+/// The worked example of FoxIO's JA4 documentation (Chrome, TLS 1.3, h2).
+#[test]
+fn ja4_reference_vector() {
+    let mut j = weir_ssl::fingerprint::Ja4::default();
+    let ciphers = [
+        0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f,
+        0x0035,
+    ];
+    let exts = [
+        0x0a0a, 0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012, 0x002b, 0xff01,
+        0x000b, 0x000a, 0x0015,
+    ];
+    j.client_hello(0x0303, &ciphers, &exts, false);
+    j.client_versions(&[0x1a1a, 0x0304, 0x0303]);
+    j.alpn(Some(b"h2"));
+    j.sig_algs(&[0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601]);
+    j.sni(true);
+    assert_eq!(j.client().unwrap(), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+}
+
+/// The example of salesforce/ja3's README.
+#[test]
+fn ja3_reference_vector() {
+    let mut j = weir_ssl::fingerprint::Ja3::default();
+    j.client_hello(
+        769,
+        &[47, 53, 5, 10, 49161, 49162, 49171, 49172, 50, 56, 19, 4],
+        &[0, 10, 11],
+    );
+    j.curves(&[23, 24, 25]);
+    j.point_formats(&[0]);
+    assert_eq!(j.client().unwrap(), "ada70206e40642a3e4461f35503241d5");
+}
