@@ -21,6 +21,8 @@ NAME
 
 SYNOPSIS
     weir -r FILE [-r FILE ...] [OPTIONS]
+    weir -i IFACE [LIVE OPTIONS] [OPTIONS]
+    weir --node-cfg node.cfg | --config weir.toml [OPTIONS]
 
 DESCRIPTION
     weir reads packets from pcap or pcapng files, tracks every connection as Zeek does, and writes
@@ -76,6 +78,9 @@ OPTIONS
     --version
         weir's version.
 
+LIVE CAPTURE (AF_PACKET, TPACKET_V3 rings, one socket per worker in one fanout group)
+LIVE_USAGE_TEXT
+
 EXIT STATUS
     0 on success; 1 when an input was damaged or unreadable (the logs of every packet before the damage
     are still written); 2 for a usage error.
@@ -108,7 +113,7 @@ fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
+fn parse_args(argv: Vec<String>, live: bool) -> Result<Option<Args>, String> {
     let mut a = Args {
         rc_inputs: Vec::new(),
         checksums: true,
@@ -125,7 +130,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         max_flows: None,
         quiet: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = argv.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -139,7 +144,11 @@ fn parse_args() -> Result<Option<Args>, String> {
         };
         match flag.as_str() {
             "-h" | "--help" => {
-                print!("{}", HELP.replace("SETTINGS_LIST", &SETTINGS.join(", ")));
+                print!(
+                    "{}",
+                    HELP.replace("SETTINGS_LIST", &SETTINGS.join(", "))
+                        .replace("LIVE_USAGE_TEXT", weir_live::cli::LIVE_USAGE)
+                );
                 return Ok(None);
             }
             "--version" => {
@@ -186,8 +195,15 @@ fn parse_args() -> Result<Option<Args>, String> {
             s => return Err(format!("unexpected argument {s:?} (input files are given with -r)")),
         }
     }
-    if a.rc_inputs.is_empty() {
-        return Err("no input: give a pcap or pcapng file with -r FILE (or -r - for standard input)".into());
+    if a.rc_inputs.is_empty() && !live {
+        return Err(
+            "no input: give a pcap or pcapng file with -r FILE (or -r - for standard input), \
+                    or an interface with -i IFACE"
+                .into(),
+        );
+    }
+    if !a.rc_inputs.is_empty() && live {
+        return Err("-r and -i (or --node-cfg/--config) cannot be combined".into());
     }
     Ok(Some(a))
 }
@@ -219,7 +235,12 @@ fn human(n: f64) -> String {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let live = match weir_live::cli::take_live_flags(&mut argv) {
+        Ok(l) => l,
+        Err(e) => return usage_error(&e),
+    };
+    let args = match parse_args(argv, live.is_some()) {
         Ok(Some(a)) => a,
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => return usage_error(&e),
@@ -277,6 +298,47 @@ fn main() -> ExitCode {
         });
     }
 
+    if let Some(mut live) = live {
+        for set in &live.engine_sets {
+            if let Err(e) = engine.set(set) {
+                return usage_error(&e);
+            }
+        }
+        if let Some(dir) = &live.log_dir {
+            logs.dir = dir.into();
+        }
+        if let Some(f) = live.log_format.as_deref() {
+            logs.format = if f == "tsv" { Format::Tsv } else { Format::Json };
+        }
+        let workers = std::env::args().any(|a| a == "--workers").then_some(args.workers);
+        live.apply_common(workers, args.filter.clone());
+        return match weir_live::run_live(live.live, engine, logs, stop) {
+            Ok(report) => {
+                if !args.quiet {
+                    let files: Vec<String> = report
+                        .log_files
+                        .iter()
+                        .map(|(f, n)| format!("{f} ({n} rows)"))
+                        .collect();
+                    eprintln!(
+                        "weir: {} packets received, {} dropped; logs: {}",
+                        report.received(),
+                        report.dropped(),
+                        if files.is_empty() {
+                            "none written".to_string()
+                        } else {
+                            files.join(", ")
+                        }
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("weir: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let mut rc = RunConfig::new(args.rc_inputs.clone(), logs, engine);
     rc.filter = args.filter.clone();
     rc.workers = args.workers;
