@@ -27,7 +27,7 @@
 //!     transports: &[Transport::Udp],
 //!     ports: &[(Transport::Udp, 7)],
 //!     probe: None,
-//!     logs: || Vec::<Schema>::new(),
+//!     logs: |_settings| Vec::<Schema>::new(),
 //!     settings: &[],
 //!     new: |_settings| Box::new(Echo),
 //!     worker_state: None,
@@ -93,6 +93,11 @@ pub trait Context {
     /// Remove the connection now (Zeek's `session_mgr->Remove(Conn())` from an analyzer, e.g. DNS's
     /// expire timer): it is logged as it stands.
     fn remove_connection(&mut self) {}
+    /// Whether the TCP connection started without a SYN seen from its originator (Zeek's
+    /// `TCP()->IsPartial()`; several Zeek analyzers ignore such streams).
+    fn is_partial(&self) -> bool {
+        false
+    }
     /// Network time of the connection's last packet (Zeek's `Conn()->LastTime()`).
     fn last_time(&self) -> f64 {
         self.network_time()
@@ -183,8 +188,8 @@ pub struct AnalyzerInfo {
     pub ports: &'static [(Transport, u16)],
     /// Detection on any port from the first payload of a direction (Zeek's DPD signatures), if any.
     pub probe: Option<fn(transport: Transport, is_orig: bool, data: &[u8]) -> Probe>,
-    /// The log streams it writes.
-    pub logs: fn() -> Vec<Schema>,
+    /// The log streams it writes, for the given settings (some settings add columns).
+    pub logs: fn(&Settings) -> Vec<Schema>,
     /// The Zeek settings it accepts through `--set` (checked by the engine before the run).
     pub settings: &'static [&'static str],
     /// A fresh analyzer for one connection.

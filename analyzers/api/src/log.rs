@@ -69,7 +69,10 @@ pub struct Schema {
 
 impl Schema {
     pub fn new(path: &'static str, fields: &[Field]) -> Schema {
-        Schema { path, fields: fields.to_vec() }
+        Schema {
+            path,
+            fields: fields.to_vec(),
+        }
     }
 
     /// The position of a column, by its Zeek name.

@@ -48,7 +48,7 @@ pub static DNS: AnalyzerInfo = AnalyzerInfo {
         (Transport::Udp, 5355),
     ],
     probe: None,
-    logs: || vec![schema(false, false)],
+    logs: |_settings| vec![schema(false, false)],
     settings: SETTINGS,
     new: |s| Box::new(DnsAnalyzer::new(DnsConfig::from_settings(s))),
     worker_state: None,

@@ -572,7 +572,8 @@ impl Analyzer for SslAnalyzer {
     }
 
     fn deliver_stream(&mut self, cx: &mut dyn Context, is_orig: bool, data: &[u8]) {
-        if self.disabled {
+        // Zeek's SSL analyzer ignores the streams of partial connections (no SYN seen).
+        if self.disabled || cx.is_partial() {
             return;
         }
         let mut ev = std::mem::take(&mut self.events);
@@ -699,10 +700,6 @@ fn new_worker_state() -> Box<dyn std::any::Any + Send> {
     Box::new(X509Cache::new())
 }
 
-fn logs() -> Vec<Schema> {
-    logs_for(&Settings::new())
-}
-
 /// The log schemas for these settings. `AnalyzerInfo::logs` cannot see the settings, so it returns the
 /// defaults; an engine that passes `--set` values to this analyzer must take its schemas from here, or
 /// rows from column-changing settings will not match the schema.
@@ -732,7 +729,7 @@ pub static TLS: AnalyzerInfo = AnalyzerInfo {
     transports: &[Transport::Tcp],
     ports: TLS_PORTS,
     probe: Some(probe),
-    logs,
+    logs: logs_for,
     settings: SETTINGS,
     new: new_analyzer,
     worker_state: Some(new_worker_state),
@@ -745,7 +742,7 @@ pub static DTLS: AnalyzerInfo = AnalyzerInfo {
     transports: &[Transport::Udp],
     ports: &[(Transport::Udp, 443)],
     probe: Some(probe),
-    logs,
+    logs: logs_for,
     settings: SETTINGS,
     new: new_analyzer,
     worker_state: Some(new_worker_state),
@@ -773,7 +770,7 @@ pub static SSL: AnalyzerInfo = AnalyzerInfo {
         (Transport::Udp, 443),
     ],
     probe: Some(probe),
-    logs,
+    logs: logs_for,
     settings: SETTINGS,
     new: new_analyzer,
     worker_state: Some(new_worker_state),

@@ -101,6 +101,8 @@ pub struct Env<'a> {
     pub pkt_ts: f64,
     /// Bytes the connection has carried (for `DPD::ignore_violations_after`).
     pub size: u64,
+    /// TCP: no SYN seen from the originator (Zeek's `IsPartial`).
+    pub partial: bool,
 }
 
 struct Cx<'e, 'a> {
@@ -196,7 +198,10 @@ impl Context for Cx<'_, '_> {
         Some(slots[self.idx].get_or_insert_with(factory).as_mut())
     }
     fn flip_roles(&mut self) {
-        self.flip = true;
+        // Zeek flips at once: what the analyzer reports afterwards (weirds) already sees the new
+        // orientation. The caller flips the transport state and the analyzers when the call returns.
+        self.env.core.flip_roles();
+        self.flip = !self.flip;
     }
     fn set_timer(&mut self, at: f64) {
         self.timer = Some(Some(at));
@@ -206,6 +211,9 @@ impl Context for Cx<'_, '_> {
     }
     fn last_time(&self) -> f64 {
         self.env.core.last_time
+    }
+    fn is_partial(&self) -> bool {
+        self.env.partial
     }
 }
 

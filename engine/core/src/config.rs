@@ -89,7 +89,10 @@ impl AnalyzerSet {
     pub fn contains(&self, name: &str) -> bool {
         match self {
             AnalyzerSet::All => true,
-            AnalyzerSet::Only(v) => v.iter().any(|n| n == name || n.replace('_', "-") == name),
+            // Zeek's base/protocols/ssl loads both the SSL and the DTLS analyzer.
+            AnalyzerSet::Only(v) => v
+                .iter()
+                .any(|n| n == name || n.replace('_', "-") == name || (name == "dtls" && n == "ssl")),
         }
     }
 }

@@ -171,7 +171,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         analyzer_paths.push("tunnel");
     }
     for info in &rc.engine.registry.infos {
-        for schema in (info.logs)() {
+        for schema in (info.logs)(&rc.engine.registry.settings) {
             if !analyzer_paths.contains(&schema.path) {
                 analyzer_paths.push(schema.path);
                 schemas.push(schema);

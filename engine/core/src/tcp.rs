@@ -286,6 +286,11 @@ impl TcpSession {
     pub fn resp(&self) -> &Endpoint {
         &self.ep[1]
     }
+    /// Zeek's `IsPartial`: the connection did not start with the originator's SYN.
+    pub fn is_partial(&self) -> bool {
+        self.is_partial
+    }
+
     pub fn orig_size(&self) -> u64 {
         self.ep[0].size(self.ep[1].state)
     }

@@ -130,6 +130,7 @@ impl Worker {
             return false;
         }
         let Conn { core, kind, analysis } = c;
+        let partial = matches!(kind, ConnKind::Tcp(s) if s.is_partial());
         let (transport, size) = match kind {
             ConnKind::Tcp(s) => (ApiTransport::Tcp, s.orig_size() + s.resp_size()),
             ConnKind::Udp(d) => (ApiTransport::Udp, (d.req_len.max(0) + d.rep_len.max(0)) as u64),
@@ -147,6 +148,7 @@ impl Worker {
             now,
             pkt_ts: now,
             size,
+            partial,
         };
         an.fire_timers(&mut env, now).remove
     }
@@ -503,6 +505,7 @@ impl Worker {
                                 now: p.now,
                                 pkt_ts: p.ts,
                                 size,
+                                partial: s.is_partial(),
                             };
                             if pr.stream_ok {
                                 if caplen >= len {
@@ -519,7 +522,7 @@ impl Worker {
                         flip
                     };
                     if flip {
-                        c.core.flip_roles();
+                        // The connection core already flipped when the analyzer asked.
                         s.flip_roles();
                         if let Some(an) = c.analysis.as_deref_mut() {
                             an.flip_roles();
@@ -568,11 +571,11 @@ impl Worker {
                             now: p.now,
                             pkt_ts: p.ts,
                             size,
+                            partial: false,
                         };
                         // Zeek forwards min(len, captured) bytes of payload.
                         let n = ((len - 8).max(0) as usize).min(u.payload.len());
                         if an.packet(&mut env, is_orig, &u.payload[..n]).flip {
-                            c.core.flip_roles();
                             an.flip_roles();
                         }
                     }
@@ -747,6 +750,7 @@ impl Worker {
             }
         }
         let Some(an) = analysis.as_deref_mut() else { return };
+        let partial = matches!(kind, ConnKind::Tcp(s) if s.is_partial());
         let (transport, size) = match kind {
             ConnKind::Tcp(s) => (ApiTransport::Tcp, s.orig_size() + s.resp_size()),
             ConnKind::Udp(d) => (ApiTransport::Udp, (d.req_len.max(0) + d.rep_len.max(0)) as u64),
@@ -761,6 +765,7 @@ impl Worker {
             now: self.now,
             pkt_ts: self.now,
             size,
+            partial,
         };
         an.done(&mut env);
         // Zeek's TCPSessionAdapter::Done: the analyzers are done first, then the endpoints'
@@ -946,6 +951,7 @@ fn stream_reassembled(
     let mut flip = false;
     let mut eof = [false; 2];
     let size = s.orig_size() + s.resp_size();
+    let partial = s.is_partial();
     // Handles the reassembler's events for endpoint `k`.
     let mut step =
         |s: &mut TcpSession,
@@ -968,6 +974,7 @@ fn stream_reassembled(
                             now,
                             pkt_ts: ts,
                             size,
+                            partial,
                         };
                         flip |= an.stream_data(&mut env, is_orig, data).flip;
                     }
@@ -983,6 +990,7 @@ fn stream_reassembled(
                             now,
                             pkt_ts: ts,
                             size,
+                            partial,
                         };
                         flip |= an.stream_gap(&mut env, is_orig, seq, len).flip;
                     }
@@ -1026,6 +1034,7 @@ fn stream_reassembled(
                     now,
                     pkt_ts: ts,
                     size,
+                    partial,
                 };
                 flip |= an.end_of_data(&mut env, info.is_orig).flip;
             }

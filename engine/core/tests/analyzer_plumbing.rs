@@ -51,7 +51,7 @@ impl Analyzer for FirstLine {
     }
 }
 
-fn schema() -> Vec<Schema> {
+fn schema(_s: &Settings) -> Vec<Schema> {
     vec![Schema::new(
         "firstline",
         &[

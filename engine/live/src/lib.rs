@@ -422,7 +422,7 @@ pub fn run_live(
         analyzer_paths.push("tunnel");
     }
     for info in &engine.registry.infos {
-        for schema in (info.logs)() {
+        for schema in (info.logs)(&engine.registry.settings) {
             if !analyzer_paths.contains(&schema.path) {
                 analyzer_paths.push(schema.path);
                 schemas.push(schema);
