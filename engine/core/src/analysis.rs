@@ -16,6 +16,9 @@ use weir_logs::{WeirdEvent, WeirdName, WeirdScope};
 /// more than this many bytes do not detach the analyzer.
 const IGNORE_VIOLATIONS_AFTER: u64 = 10 * 1024;
 
+/// Zeek's `dpd_max_packets`: how many packets DPD looks at.
+const DPD_MAX_PACKETS: u32 = 100;
+
 /// The analyzers of a run and their settings.
 #[derive(Clone, Default)]
 pub struct Registry {
@@ -75,6 +78,8 @@ pub struct Analysis {
     probing: Vec<usize>,
     /// conn.log `service`, in confirmation order.
     pub service: Vec<&'static str>,
+    /// Payloads probed so far (Zeek's `dpd_max_packets` bounds UDP probing).
+    probed_packets: u32,
     stream: [StreamPos; 2],
 }
 
@@ -266,6 +271,7 @@ impl Analysis {
             attached,
             probing,
             service: Vec::new(),
+            probed_packets: 0,
             stream: Default::default(),
         }))
     }
@@ -304,10 +310,19 @@ impl Analysis {
         if self.probing.is_empty() || data.is_empty() {
             return;
         }
+        self.probed_packets += 1;
         let mut keep = Vec::new();
         for &idx in &self.probing {
             let Some(probe) = reg.infos[idx].probe else { continue };
-            match probe(t, is_orig, data) {
+            let verdict = probe(t, is_orig, data);
+            // Zeek's PIA_UDP matches signatures on every datagram (up to `dpd_max_packets`), so for
+            // UDP a packet that does not match does not rule the protocol out.
+            let verdict = if verdict == Probe::No && t == Transport::Udp && self.probed_packets < DPD_MAX_PACKETS {
+                Probe::Unsure
+            } else {
+                verdict
+            };
+            match verdict {
                 Probe::Yes => self.attached.push(Attached {
                     idx,
                     a: (reg.infos[idx].new)(&reg.settings),
