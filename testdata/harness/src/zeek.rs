@@ -68,6 +68,27 @@ const SCRIPTS: &[ScriptInfo] = &[
     si("misc/capture-loss", &["weird", "capture_loss"], &[]),
     si("misc/stats", &["weird", "stats"], &[]),
     si("protocols/conn/community-id-logging", &["conn"], &[]),
+    // TLS policy scripts weir-ssl implements through settings (see POLICY_SETTINGS).
+    si("protocols/ssl/ssl-log-ext", &["weird", "ssl", "x509"], &["ssl"]),
+    si("protocols/ssl/log-hostcerts-only", &["weird", "ssl", "x509"], &["ssl"]),
+    si("protocols/ssl/log-certs-base64", &["weird", "ssl", "x509"], &["ssl"]),
+    si(
+        "protocols/ssl/certificate-request-info",
+        &["weird", "ssl", "x509"],
+        &["ssl"],
+    ),
+];
+
+/// Policy scripts that weir implements as settings of an analyzer: loading the script in Zeek is
+/// `--set` in weir.
+const POLICY_SETTINGS: &[(&str, &str)] = &[
+    ("protocols/ssl/ssl-log-ext", "SSL::log_ext=T"),
+    ("protocols/ssl/log-hostcerts-only", "X509::log_hostcerts_only=T"),
+    ("protocols/ssl/log-certs-base64", "X509::log_cert_base64=T"),
+    (
+        "protocols/ssl/certificate-request-info",
+        "SSL::log_requested_client_certificate_authorities=T",
+    ),
 ];
 
 const fn si(name: &'static str, logs: &'static [&'static str], analyzers: &'static [&'static str]) -> ScriptInfo {
@@ -266,12 +287,16 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
     let mut analyzers: Vec<String> = Vec::new();
     let mut community_id = false;
     let mut capture_loss = false;
+    let mut policy_sets: Vec<String> = Vec::new();
     for s in &scripts {
         if s == "protocols/conn/community-id-logging" {
             community_id = true;
         }
         if s == "misc/capture-loss" {
             capture_loss = true;
+        }
+        if let Some((_, set)) = POLICY_SETTINGS.iter().find(|(p, _)| p == s) {
+            policy_sets.push(set.to_string());
         }
         match SCRIPTS.iter().find(|x| x.name == s) {
             Some(info) => {
@@ -346,6 +371,10 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
     if capture_loss {
         inv.args.push("--load".into());
         inv.args.push("misc/capture-loss".into());
+    }
+    for set in policy_sets {
+        inv.args.push("--set".into());
+        inv.args.push(set);
     }
     inv.logs = logs;
     inv
