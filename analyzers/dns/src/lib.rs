@@ -28,6 +28,11 @@ use weir_api::{Analyzer, AnalyzerInfo, Context, Settings, Transport, Weird};
 /// `init-bare.zeek`: `dns_session_timeout` (10 sec), `dns_max_queries` (25), `dns_max_compression_chain_depth` (20),
 /// `dns_skip_all_auth` (T), `dns_skip_all_addl` (T).
 pub const SETTINGS: &[&str] = &[
+    // weir's stand-ins for loading Zeek's DNS policy scripts: `DNS::auth_addl=T` is
+    // `@load policy/protocols/dns/auth-addl`, `DNS::log_original_query=T` is
+    // `@load policy/protocols/dns/log-original-query-case`.
+    "DNS::auth_addl",
+    "DNS::log_original_query",
     "dns_session_timeout",
     "dns_max_queries",
     "dns_max_compression_chain_depth",
@@ -48,7 +53,7 @@ pub static DNS: AnalyzerInfo = AnalyzerInfo {
         (Transport::Udp, 5355),
     ],
     probe: None,
-    logs: |_settings| vec![schema(false, false)],
+    logs: |settings| vec![DnsConfig::from_settings(settings).schema()],
     settings: SETTINGS,
     new: |s| Box::new(DnsAnalyzer::new(DnsConfig::from_settings(s))),
     worker_state: None,
@@ -162,7 +167,7 @@ impl DnsConfig {
 
     pub fn from_settings(s: &Settings) -> DnsConfig {
         let d = InterpConfig::default();
-        DnsConfig {
+        let mut cfg = DnsConfig {
             interp: InterpConfig {
                 max_queries: s.count("dns_max_queries", d.max_queries).unwrap_or(d.max_queries),
                 max_compression_chain_depth: s
@@ -172,13 +177,17 @@ impl DnsConfig {
                 skip_all_addl: s.bool("dns_skip_all_addl", d.skip_all_addl).unwrap_or(d.skip_all_addl),
                 ..d
             },
-            original_query: false,
+            original_query: s.bool("DNS::log_original_query", false).unwrap_or(false),
             session_timeout: s
                 .get("dns_session_timeout")
                 .and_then(parse_interval)
                 .unwrap_or(DEFAULT_SESSION_TIMEOUT),
             auth_addl: false,
+        };
+        if s.bool("DNS::auth_addl", false).unwrap_or(false) {
+            cfg = cfg.with_auth_addl();
         }
+        cfg
     }
 }
 

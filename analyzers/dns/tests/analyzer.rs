@@ -99,7 +99,7 @@ fn framed(m: &[u8]) -> Vec<u8> {
 fn registration() {
     assert_eq!(DNS.name, "dns");
     assert!(DNS.probe.is_none());
-    let s = (DNS.logs)();
+    let s = (DNS.logs)(&weir_api::Settings::new());
     assert_eq!(s[0].path, "dns");
     let types: Vec<String> = s[0].fields.iter().map(|f| f.ty.zeek_name()).collect();
     assert_eq!(

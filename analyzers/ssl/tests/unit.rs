@@ -287,7 +287,10 @@ fn settings_and_schema() {
     assert_eq!(weir_ssl::parse_interval("1day").unwrap(), 86400.0);
     let logs = weir_ssl::logs_for(&s);
     assert_eq!(logs[0], weir_ssl::ssl_schema(&cfg));
-    assert_eq!((weir_ssl::SSL.logs)()[0], weir_ssl::ssl_schema(&Config::default()));
+    assert_eq!(
+        (weir_ssl::SSL.logs)(&weir_api::Settings::new())[0],
+        weir_ssl::ssl_schema(&Config::default())
+    );
     for name in weir_ssl::SETTINGS {
         assert!(weir_ssl::SSL.settings.contains(name));
     }

@@ -169,6 +169,17 @@ pub fn prepare(p: &Parsed, map: &UidMap, mode: UidMode) -> Vec<CRow> {
                     }
                 }
             }
+            // dns.log's `auth` and `addl` (policy/protocols/dns/auth-addl) are sets: Zeek writes them in
+            // hash order, so compare them sorted.
+            if row.cols.iter().any(|c| c == "qtype_name") {
+                for (c, v) in row.cols.iter().zip(vals.iter_mut()) {
+                    if (c == "auth" || c == "addl") && v.contains(',') {
+                        let mut parts: Vec<&str> = v.split(',').collect();
+                        parts.sort();
+                        *v = parts.join(",");
+                    }
+                }
+            }
             let key = own_key(row).or_else(|| {
                 row.get("uid")
                     .filter(|_| mode == UidMode::Keys)

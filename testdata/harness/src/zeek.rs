@@ -70,6 +70,8 @@ const SCRIPTS: &[ScriptInfo] = &[
     si("protocols/conn/community-id-logging", &["conn"], &[]),
     // TLS policy scripts weir-ssl implements through settings (see POLICY_SETTINGS).
     si("protocols/ssl/ssl-log-ext", &["weird", "ssl", "x509"], &["ssl"]),
+    si("protocols/dns/auth-addl", &["weird", "dns"], &["dns"]),
+    si("protocols/dns/log-original-query-case", &["weird", "dns"], &["dns"]),
     si("protocols/ssl/log-hostcerts-only", &["weird", "ssl", "x509"], &["ssl"]),
     si("protocols/ssl/log-certs-base64", &["weird", "ssl", "x509"], &["ssl"]),
     si(
@@ -83,6 +85,8 @@ const SCRIPTS: &[ScriptInfo] = &[
 /// `--set` in weir.
 const POLICY_SETTINGS: &[(&str, &str)] = &[
     ("protocols/ssl/ssl-log-ext", "SSL::log_ext=T"),
+    ("protocols/dns/auth-addl", "DNS::auth_addl=T"),
+    ("protocols/dns/log-original-query-case", "DNS::log_original_query=T"),
     ("protocols/ssl/log-hostcerts-only", "X509::log_hostcerts_only=T"),
     ("protocols/ssl/log-certs-base64", "X509::log_cert_base64=T"),
     (
