@@ -25,8 +25,9 @@ SYNOPSIS
     weir --node-cfg node.cfg | --config weir.toml [OPTIONS]
 
 DESCRIPTION
-    weir reads packets from pcap or pcapng files, tracks every connection as Zeek does, and writes
-    Zeek's logs (conn.log, weird.log) in Zeek's JSON or TSV format, field for field. Work is spread over
+    weir reads packets from pcap or pcapng files or live from AF_PACKET, tracks every connection as
+    Zeek does, and writes Zeek's logs (conn, weird, dns, ssl, x509, tunnel, capture_loss, stats) in
+    Zeek's JSON or TSV format, field for field. Work is spread over
     several workers; each connection belongs to exactly one, and the logs do not depend on how many
     there are. Time is network time (packet timestamps), so a replay is reproducible.
 
@@ -51,8 +52,8 @@ OPTIONS
     --analyzers LIST
         Comma-separated Zeek analyzer names, 'all' (default) or 'none'. Reproduces the set of protocol
         scripts a Zeek run loads: each named analyzer's well-known ports join Zeek's
-        likely_server_ports, which decides originator and responder. weir has no application-layer
-        analyzers yet, so a name contributes its ports only; conn.log's service stays unset.
+        likely_server_ports, which decides originator and responder. weir implements the dns and
+        ssl (TLS, DTLS) analyzers; other names contribute their ports only (no service, no log).
     --disable-logs LIST
         Comma-separated log names not to write (e.g. weird,conn), like Zeek's Log::disable_stream.
     --set NAME=VALUE, --set NAME+=VALUE
