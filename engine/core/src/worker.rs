@@ -963,37 +963,25 @@ fn stream_reassembled(
             let is_orig = info.is_orig;
             let Some(r) = s.reasm.as_deref_mut() else { return };
             call(&mut r[k], &info, &mut |ev| match ev {
-                ReEvent::Data { data, .. } => {
-                    if let Some(an) = analysis.as_deref_mut() {
-                        let mut env = Env {
-                            reg: &cfg.registry,
-                            core: &mut *core,
-                            out: &mut *out,
-                            states: &mut *states,
-                            transport: ApiTransport::Tcp,
-                            now,
-                            pkt_ts: ts,
-                            size,
-                            partial,
-                        };
-                        flip |= an.stream_data(&mut env, is_orig, data).flip;
-                    }
-                }
-                ReEvent::Undelivered { seq, len } => {
-                    if let Some(an) = analysis.as_deref_mut() {
-                        let mut env = Env {
-                            reg: &cfg.registry,
-                            core: &mut *core,
-                            out: &mut *out,
-                            states: &mut *states,
-                            transport: ApiTransport::Tcp,
-                            now,
-                            pkt_ts: ts,
-                            size,
-                            partial,
-                        };
-                        flip |= an.stream_gap(&mut env, is_orig, seq, len).flip;
-                    }
+                ReEvent::Data { .. } | ReEvent::Undelivered { .. } => {
+                    let Some(an) = analysis.as_deref_mut() else { return };
+                    let mut env = Env {
+                        reg: &cfg.registry,
+                        core: &mut *core,
+                        out: &mut *out,
+                        states: &mut *states,
+                        transport: ApiTransport::Tcp,
+                        now,
+                        pkt_ts: ts,
+                        size,
+                        partial,
+                    };
+                    let req = match ev {
+                        ReEvent::Data { data, .. } => an.stream_data(&mut env, is_orig, data),
+                        ReEvent::Undelivered { seq, len } => an.stream_gap(&mut env, is_orig, seq, len),
+                        _ => Default::default(),
+                    };
+                    flip |= req.flip;
                 }
                 ReEvent::ContentGap { len, .. } => core.missed_bytes += len,
                 ReEvent::History { code, .. } => core.add_history(code),
