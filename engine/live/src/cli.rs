@@ -20,6 +20,8 @@ pub const LIVE_USAGE: &str = "  -i IFACE               capture on IFACE (af_pack
   --no-promisc           no promiscuous mode
   --pin LIST|auto|off    worker cores (0-3,8); default auto: the NIC's NUMA node
   --stats-interval SECS  stats.log interval, default 300; 0 = no stats.log
+  --rotate-interval SECS rotate logs every SECS (wall clock, aligned on local midnight as Zeek);
+                         SIGHUP rotates at once. Rotated names: conn.YYYY-MM-DD-HH-MM-SS.log
   --user USER            switch to USER once the sockets are open
   --ready-file PATH      written once the sockets are open";
 
@@ -96,6 +98,9 @@ pub fn take_live_flags(args: &mut Vec<String>) -> Result<Option<LiveArgs>, Strin
                 }
             }
             "--stats-interval" => out.live.stats_interval = val()?.parse().map_err(|_| "bad --stats-interval")?,
+            "--rotate-interval" => {
+                out.live.rotate_interval = val()?.parse().map_err(|_| "bad --rotate-interval (seconds)")?
+            }
             "--user" => out.live.user = Some(val()?),
             "--ready-file" => out.live.ready_file = Some(val()?.into()),
             "--node-cfg" => {

@@ -194,7 +194,13 @@ pub struct LiveConfig {
     /// Written (empty) once every socket is open and the workers are starting: a test or a
     /// supervisor can wait for it before sending traffic.
     pub ready_file: Option<std::path::PathBuf>,
+    /// Zeek's `Log::default_rotation_interval` in seconds (wall clock, aligned on local midnight as
+    /// Zeek aligns it); 0 = rotate only on SIGHUP ([`ROTATE_REQUESTED`]).
+    pub rotate_interval: f64,
 }
+
+/// Set (e.g. from a SIGHUP handler) to rotate every log now.
+pub static ROTATE_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl LiveConfig {
     pub fn new(interface: &str, workers: usize) -> LiveConfig {
@@ -205,6 +211,7 @@ impl LiveConfig {
             user: None,
             idle_ms: 100,
             ready_file: None,
+            rotate_interval: 0.0,
         }
     }
 }
@@ -453,6 +460,25 @@ pub fn run_live(
     }
     if let Some(p) = &cfg.ready_file {
         std::fs::write(p, b"").map_err(LiveError::Io)?;
+    }
+    // Log rotation on the interval and on request (SIGHUP), while the workers run.
+    let now_wall = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    };
+    let mut next_rotate =
+        (cfg.rotate_interval > 0.0).then(|| rotate::next_rotation(now_wall(), cfg.rotate_interval, 0.0));
+    while !handles.iter().all(|h| h.is_finished()) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let due = next_rotate.is_some_and(|t| now_wall() >= t);
+        if ROTATE_REQUESTED.swap(false, Ordering::Relaxed) || due {
+            logs.rotate();
+            if due {
+                next_rotate = Some(rotate::next_rotation(now_wall(), cfg.rotate_interval, 0.0));
+            }
+        }
     }
     let mut panicked = false;
     for h in handles {

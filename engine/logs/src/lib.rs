@@ -32,9 +32,7 @@ pub mod format;
 pub mod weird;
 mod writer;
 
-pub use weird::{
-    WeirdAction, WeirdConfig, WeirdEvent, WeirdName, WeirdPolicy, WeirdRow, WeirdScope,
-};
+pub use weird::{WeirdAction, WeirdConfig, WeirdEvent, WeirdName, WeirdPolicy, WeirdRow, WeirdScope};
 pub use writer::{Format, LogConfig, LogHandle, LogStats, Logs, StreamId, StreamStats, CHUNK_SIZE};
 
 /// Wall-clock time as Zeek writes `#open`/`#close` (`Ascii::Timestamp`: `localtime_r`, then
@@ -51,12 +49,7 @@ pub fn zeek_timestamp(t: std::time::SystemTime) -> String {
             return String::from("0000-00-00-00-00-00");
         }
         let mut buf = [0u8; 64];
-        let n = libc::strftime(
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            c"%Y-%m-%d-%H-%M-%S".as_ptr(),
-            &tm,
-        );
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%Y-%m-%d-%H-%M-%S".as_ptr(), &tm);
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 }
@@ -67,13 +60,10 @@ mod tests {
     fn timestamp_shape() {
         let s = super::zeek_timestamp(std::time::SystemTime::now());
         assert_eq!(s.len(), 19, "{s}");
-        assert!(s
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if [4, 7, 10, 13, 16].contains(&i) {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }));
+        assert!(s.bytes().enumerate().all(|(i, b)| if [4, 7, 10, 13, 16].contains(&i) {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }));
     }
 }

@@ -267,10 +267,7 @@ impl Default for WeirdConfig {
             sampling_threshold: 25,
             sampling_rate: 1000,
             sampling_duration: 600.0,
-            actions: ZEEK_ACTIONS
-                .iter()
-                .map(|(n, a)| (n.to_string(), *a))
-                .collect(),
+            actions: ZEEK_ACTIONS.iter().map(|(n, a)| (n.to_string(), *a)).collect(),
             default_action: WeirdAction::Log,
             ignore_hosts: HashMap::new(),
             do_not_ignore_repeats: set(&[
@@ -466,26 +463,12 @@ impl WeirdPolicy {
     }
 
     /// `Weird::do_weird`, after the event handler built the `Weird::Info`.
-    fn script_layer<'a>(
-        &mut self,
-        ev: &WeirdEvent<'a>,
-        name: &'a str,
-        name_id: NameId,
-    ) -> Option<WeirdRow<'a>> {
+    fn script_layer<'a>(&mut self, ev: &WeirdEvent<'a>, name: &'a str, name_id: NameId) -> Option<WeirdRow<'a>> {
         let now = ev.ts;
-        let action = self
-            .cfg
-            .actions
-            .get(name)
-            .copied()
-            .unwrap_or(self.cfg.default_action);
+        let action = self.cfg.actions.get(name).copied().unwrap_or(self.cfg.default_action);
         let (ident, uid, id) = match ev.scope {
             WeirdScope::Net => (Ident::Empty, None, None),
-            WeirdScope::Flow { src, dst } => (
-                Ident::Flow(canon(src), canon(dst)),
-                None,
-                Some((src, 0, dst, 0)),
-            ),
+            WeirdScope::Flow { src, dst } => (Ident::Flow(canon(src), canon(dst)), None, Some((src, 0, dst, 0))),
             WeirdScope::Conn {
                 uid,
                 orig_h,
@@ -499,14 +482,7 @@ impl WeirdPolicy {
             ),
         };
 
-        if action == WeirdAction::Ignore
-            || live(
-                &self.ignore,
-                &(name_id, ident),
-                now,
-                self.cfg.ignore_repeats_for,
-            )
-        {
+        if action == WeirdAction::Ignore || live(&self.ignore, &(name_id, ident), now, self.cfg.ignore_repeats_for) {
             return None;
         }
         if let Some((orig_h, _, resp_h, _)) = id {
@@ -617,10 +593,7 @@ mod tests {
         }
     }
 
-    fn logged(
-        p: &mut WeirdPolicy,
-        evs: impl IntoIterator<Item = WeirdEvent<'static>>,
-    ) -> Vec<usize> {
+    fn logged(p: &mut WeirdPolicy, evs: impl IntoIterator<Item = WeirdEvent<'static>>) -> Vec<usize> {
         evs.into_iter()
             .enumerate()
             .filter_map(|(i, e)| p.decide(&e).map(|_| i + 1))
@@ -644,12 +617,18 @@ mod tests {
         tsv_row(&mut out, &schema(), &row.values());
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[6], "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tname\taddl\tnotice\tpeer\tsource");
+        assert_eq!(
+            lines[6],
+            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tname\taddl\tnotice\tpeer\tsource"
+        );
         assert_eq!(
             lines[7],
             "#types\ttime\tstring\taddr\tport\taddr\tport\tstring\tstring\tbool\tstring\tstring"
         );
-        assert_eq!(lines[8], "1.500000\tCHhAvVGS1DHFjwGM9\t192.168.1.28\t53246\t35.221.46.9\t80\tbad_TCP_checksum\t-\tF\tzeek\tTCP");
+        assert_eq!(
+            lines[8],
+            "1.500000\tCHhAvVGS1DHFjwGM9\t192.168.1.28\t53246\t35.221.46.9\t80\tbad_TCP_checksum\t-\tF\tzeek\tTCP"
+        );
         // LOG_PER_ORIG: the same originator on another connection is not logged again.
         let again = WeirdEvent {
             scope: conn("Cother"),
@@ -762,8 +741,7 @@ mod tests {
         // ...and a name in weird_do_not_ignore_repeats (with ACTION_LOG) shows the sampling: the first
         // 25, then every 1000th.
         let mut cfg = WeirdConfig::default();
-        cfg.actions
-            .insert("bad_TCP_checksum".into(), WeirdAction::Log);
+        cfg.actions.insert("bad_TCP_checksum".into(), WeirdAction::Log);
         let mut p = WeirdPolicy::new(cfg);
         let got = logged(
             &mut p,
@@ -778,13 +756,10 @@ mod tests {
     fn ignore_repeats_expire_after_ten_minutes() {
         let mut p = WeirdPolicy::default();
         assert!(p.decide(&ev(0.0, "data_after_reset", conn("C1"))).is_some());
-        assert!(p
-            .decide(&ev(599.0, "data_after_reset", conn("C1")))
-            .is_none());
+        assert!(p.decide(&ev(599.0, "data_after_reset", conn("C1"))).is_none());
         // Another connection is another identifier.
         assert!(
-            p.decide(&ev(599.0, "data_after_reset", conn("C2")))
-                .is_none(),
+            p.decide(&ev(599.0, "data_after_reset", conn("C2"))).is_none(),
             "same 4-tuple, same id_string"
         );
         let other = WeirdScope::Conn {
@@ -795,9 +770,7 @@ mod tests {
             resp_p: 2,
         };
         assert!(p.decide(&ev(599.0, "data_after_reset", other)).is_some());
-        assert!(p
-            .decide(&ev(600.5, "data_after_reset", conn("C1")))
-            .is_some());
+        assert!(p.decide(&ev(600.5, "data_after_reset", conn("C1"))).is_some());
     }
 
     #[test]
@@ -810,18 +783,13 @@ mod tests {
             resp_h: a("10.0.0.2"),
             resp_p: 2,
         };
-        assert!(p
-            .decide(&ev(1.0, "simultaneous_open", conn("C1")))
-            .is_some());
+        assert!(p.decide(&ev(1.0, "simultaneous_open", conn("C1"))).is_some());
         assert!(
-            p.decide(&ev(700.0, "simultaneous_open", conn("C1")))
-                .is_none(),
+            p.decide(&ev(700.0, "simultaneous_open", conn("C1"))).is_none(),
             "did_log lasts a day"
         );
         assert!(p.decide(&ev(700.0, "simultaneous_open", c2)).is_some());
-        assert!(p
-            .decide(&ev(1.0 + 86400.0, "simultaneous_open", conn("C1")))
-            .is_some());
+        assert!(p.decide(&ev(1.0 + 86400.0, "simultaneous_open", conn("C1"))).is_some());
     }
 
     #[test]
@@ -844,9 +812,7 @@ mod tests {
         // ACTION_NOTICE_PER_ORIG still logs, with notice=T, once per originator.
         let row = p.decide(&ev(1.0, "SYN_after_partial", conn("C1"))).unwrap();
         assert!(row.notice);
-        assert!(p
-            .decide(&ev(2.0, "SYN_after_partial", conn("C9")))
-            .is_none());
+        assert!(p.decide(&ev(2.0, "SYN_after_partial", conn("C9"))).is_none());
         assert!(p.decide(&ev(2.0, "SYN_after_partial", c2)).is_some());
     }
 
@@ -926,10 +892,7 @@ mod tests {
         let mut cfg = WeirdConfig::default();
         cfg.sampling_whitelist.insert("w".into());
         cfg.sampling_global_list.insert("g".into());
-        cfg.ignore_hosts
-            .entry(a("35.221.46.9"))
-            .or_default()
-            .insert("h".into());
+        cfg.ignore_hosts.entry(a("35.221.46.9")).or_default().insert("h".into());
         let mut p = WeirdPolicy::new(cfg);
         for i in 0..100 {
             assert!(p.sampled_only(&ev(1.0, "w", conn(if i % 2 == 0 { "A" } else { "B" }))));

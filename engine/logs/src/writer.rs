@@ -100,13 +100,11 @@ struct Shared {
 
 enum Msg {
     /// Whole formatted rows of one stream.
-    Chunk {
-        stream: u32,
-        rows: u64,
-        data: Vec<u8>,
-    },
+    Chunk { stream: u32, rows: u64, data: Vec<u8> },
     /// Close every file and stop.
     Finish,
+    /// Close every open file and rename it as Zeek rotates logs; the next row opens a new file.
+    Rotate,
 }
 
 /// The log output: owns the writer thread. Dropping it without [`Logs::finish`] still closes the files.
@@ -157,11 +155,17 @@ impl Logs {
     }
 
     /// A new handle, for one worker thread.
+    /// Rotates every open log (Zeek's interval and SIGHUP rotation): rows already shipped to the writer
+    /// end up in the rotated files, later ones in new files.
+    pub fn rotate(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Rotate);
+        }
+    }
+
     pub fn handle(&self) -> LogHandle {
         let tx = self.tx.clone().expect("Logs used after finish");
-        let bufs = (0..self.shared.schemas.len())
-            .map(|_| Pending::default())
-            .collect();
+        let bufs = (0..self.shared.schemas.len()).map(|_| Pending::default()).collect();
         LogHandle {
             shared: Arc::clone(&self.shared),
             tx,
@@ -248,10 +252,7 @@ impl LogHandle {
     fn ship(&mut self, i: usize) {
         let buf = &mut self.bufs[i];
         let rows = std::mem::take(&mut buf.rows);
-        let data = std::mem::replace(
-            &mut buf.data,
-            Vec::with_capacity(CHUNK_SIZE + CHUNK_SIZE / 8),
-        );
+        let data = std::mem::replace(&mut buf.data, Vec::with_capacity(CHUNK_SIZE + CHUNK_SIZE / 8));
         if self
             .tx
             .send(Msg::Chunk {
@@ -284,6 +285,8 @@ struct Output {
 struct OpenFile {
     w: BufWriter<File>,
     dirty: bool,
+    /// When the file was opened (its rotated name carries it).
+    opened: SystemTime,
 }
 
 impl Output {
@@ -324,6 +327,7 @@ impl Output {
             match msg {
                 Msg::Chunk { stream, rows, data } => self.write(stream as usize, rows, &data),
                 Msg::Finish => break,
+                Msg::Rotate => self.rotate(),
             }
         }
         self.close_all();
@@ -354,7 +358,11 @@ impl Output {
                 w.write_all(&header)?;
                 self.stats[i].bytes += header.len() as u64;
             }
-            self.files[i] = Some(OpenFile { w, dirty: true });
+            self.files[i] = Some(OpenFile {
+                w,
+                dirty: true,
+                opened: SystemTime::now(),
+            });
         }
         let f = self.files[i].as_mut().expect("opened above");
         f.dirty = true;
@@ -365,6 +373,27 @@ impl Output {
         for f in self.files.iter_mut().flatten().filter(|f| f.dirty) {
             f.dirty = false;
             if let Err(e) = f.w.flush() {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Zeek's log rotation: each open file is finished (`#close`) and renamed
+    /// `<path>.<open time as %Y-%m-%d-%H-%M-%S>.log` (the ascii writer's default rotation format, local
+    /// time); the stream's next row starts a new file with fresh headers.
+    fn rotate(&mut self) {
+        let opened: Vec<(usize, SystemTime)> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (i, f.opened)))
+            .collect();
+        self.close_all();
+        for (i, open) in opened {
+            let path = self.shared.schemas[i].path;
+            let from = log_path(&self.dir, path);
+            let to = self.dir.join(format!("{path}.{}.log", zeek_timestamp(open)));
+            if let Err(e) = std::fs::rename(&from, &to) {
                 self.error.get_or_insert(e);
             }
         }
@@ -403,8 +432,7 @@ mod tests {
         fn new(tag: &str) -> TempDir {
             static N: AtomicU64 = AtomicU64::new(0);
             let n = N.fetch_add(1, Ordering::Relaxed);
-            let p =
-                std::env::temp_dir().join(format!("weir-logs-{tag}-{}-{n}", std::process::id()));
+            let p = std::env::temp_dir().join(format!("weir-logs-{tag}-{}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&p);
             std::fs::create_dir_all(&p).unwrap();
             TempDir(p)
@@ -413,6 +441,47 @@ mod tests {
     impl Drop for TempDir {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn rotation_renames_and_reopens() {
+        let d = TempDir::new("rotate");
+        let logs = Logs::start(LogConfig::new(&d.0, Format::Tsv), schemas()).unwrap();
+        let id = logs.stream(schemas()[0].path).unwrap();
+        let n = schemas()[0].fields.len();
+        let row: Vec<Option<weir_api::log::Value<'_>>> = vec![None; n];
+        let mut h = logs.handle();
+        h.write(id, &row);
+        h.flush();
+        logs.rotate();
+        h.write(id, &row);
+        h.flush();
+        drop(h);
+        logs.finish().unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&d.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let path = schemas()[0].path;
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.iter().any(|n| n == &format!("{path}.log")), "{names:?}");
+        let rotated = names.iter().find(|n| n.as_str() != format!("{path}.log")).unwrap();
+        assert!(
+            rotated.starts_with(&format!("{path}.")) && rotated.ends_with(".log") && rotated.len() == path.len() + 24
+        );
+        for n in &names {
+            let text = std::fs::read_to_string(d.0.join(n)).unwrap();
+            assert!(
+                text.starts_with("#separator") && text.contains("#close"),
+                "{n}: headers and trailer"
+            );
+            assert_eq!(
+                text.lines().filter(|l| !l.starts_with('#')).count(),
+                1,
+                "{n}: one row each"
+            );
         }
     }
 
@@ -544,10 +613,7 @@ mod tests {
         let mut count = 0;
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let (n, w) = (
-                v["n"].as_u64().unwrap(),
-                v["worker"].as_u64().unwrap() as usize,
-            );
+            let (n, w) = (v["n"].as_u64().unwrap(), v["worker"].as_u64().unwrap() as usize);
             assert_eq!(n, next[w]);
             assert_eq!(v["ts"].as_f64().unwrap(), 1000.0 + n as f64);
             next[w] += 1;

@@ -87,11 +87,7 @@ fn parse_value(s: &str, ty: &FieldType) -> Option<Owned> {
             if s == "(empty)" {
                 Owned::List(Vec::new())
             } else {
-                Owned::List(
-                    s.split(',')
-                        .map(|e| parse_value(e, t))
-                        .collect::<Option<_>>()?,
-                )
+                Owned::List(s.split(',').map(|e| parse_value(e, t)).collect::<Option<_>>()?)
             }
         }
         FieldType::Time if s == MASK => Owned::Time(TS),
@@ -142,21 +138,12 @@ fn every_baseline_row_round_trips() {
     };
     let (mut files, mut rows, mut skipped) = (0, 0, 0);
     let mut failures = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
     dirs.sort();
     for dir in dirs {
-        let mut logs: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut logs: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         logs.sort();
-        for log in logs
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        {
+        for log in logs.into_iter().filter(|p| p.extension().is_some_and(|e| e == "log")) {
             let Ok(text) = std::fs::read_to_string(&log) else {
                 continue;
             };
@@ -166,21 +153,14 @@ fn every_baseline_row_round_trips() {
             let Some(types_line) = text.lines().find(|l| l.starts_with("#types\t")) else {
                 continue;
             };
-            let path_line = text
-                .lines()
-                .find(|l| l.starts_with("#path\t"))
-                .unwrap_or("#path\tx");
+            let path_line = text.lines().find(|l| l.starts_with("#path\t")).unwrap_or("#path\tx");
             let names: Vec<&'static str> = fields_line
                 .split('\t')
                 .skip(1)
                 .map(|n| &*Box::leak(n.to_string().into_boxed_str()))
                 .collect();
             let types: Vec<FieldType> = types_line.split('\t').skip(1).map(parse_type).collect();
-            let fields: Vec<Field> = names
-                .iter()
-                .zip(&types)
-                .map(|(n, t)| Field::new(n, *t))
-                .collect();
+            let fields: Vec<Field> = names.iter().zip(&types).map(|(n, t)| Field::new(n, *t)).collect();
             let path: &'static str = Box::leak(path_line[6..].to_string().into_boxed_str());
             let schema = Schema::new(path, &fields);
             files += 1;
@@ -190,11 +170,7 @@ fn every_baseline_row_round_trips() {
             tsv_header(&mut header, &schema, "XXXX-XX-XX-XX-XX-XX");
             let header = String::from_utf8(header).unwrap();
             for want in [fields_line, types_line, path_line] {
-                assert!(
-                    header.lines().any(|l| l == want),
-                    "{}: header {want:?}",
-                    log.display()
-                );
+                assert!(header.lines().any(|l| l == want), "{}: header {want:?}", log.display());
             }
 
             for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -244,9 +220,7 @@ fn every_baseline_row_round_trips() {
                 let mut json = Vec::new();
                 json_row(&mut json, &schema, &row);
                 let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&json)
-                    .unwrap_or_else(|e| {
-                        panic!("{}: {e}: {}", log.display(), String::from_utf8_lossy(&json))
-                    });
+                    .unwrap_or_else(|e| panic!("{}: {e}: {}", log.display(), String::from_utf8_lossy(&json)));
                 let mut set: Vec<&str> = names
                     .iter()
                     .zip(&row)

@@ -215,11 +215,17 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
 }
 
+extern "C" fn on_hup(_: libc::c_int) {
+    // Live capture rotates its logs (Zeek's SIGHUP rotation); offline runs ignore it.
+    weir_live::ROTATE_REQUESTED.store(true, Ordering::Relaxed);
+}
+
 fn install_signal_handlers() {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, on_hup as *const () as libc::sighandler_t);
     }
 }
 

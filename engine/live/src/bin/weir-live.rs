@@ -94,9 +94,8 @@ fn real_main() -> Result<(), String> {
             let t0 = std::time::Instant::now();
             loop {
                 if HUP.swap(false, Ordering::Relaxed) {
-                    eprintln!(
-                        "weir-live: SIGHUP: log rotation needs rotation support in weir-logs (see tuning/README.md); ignored"
-                    );
+                    // Zeek's SIGHUP rotation: run_live rotates every open log.
+                    weir_live::ROTATE_REQUESTED.store(true, Ordering::Relaxed);
                 }
                 if STOP.load(Ordering::Relaxed) || duration.is_some_and(|d| t0.elapsed().as_secs_f64() >= d) {
                     stop.store(true, Ordering::Relaxed);

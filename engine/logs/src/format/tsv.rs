@@ -24,9 +24,7 @@ pub const UNSET_FIELD: &[u8] = b"-";
 /// The header Zeek writes when it opens a log: `open` is the wall-clock time as [`crate::zeek_timestamp`]
 /// prints it.
 pub fn tsv_header(out: &mut Vec<u8>, schema: &Schema, open: &str) {
-    out.extend_from_slice(
-        b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t",
-    );
+    out.extend_from_slice(b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t");
     // get_escaped_string(path, false): whitespace and non-printable bytes as \xNN.
     for &b in schema.path.as_bytes() {
         if b.is_ascii_graphic() {
@@ -113,11 +111,7 @@ pub fn tsv_value(out: &mut Vec<u8>, value: &Value<'_>, in_list: bool) {
 /// `Formatter::Render(double)`: `std::to_chars(.., fixed, 6)`.
 pub(crate) fn push_fixed6(out: &mut Vec<u8>, d: f64) {
     if d.is_nan() {
-        out.extend_from_slice(if d.is_sign_negative() {
-            b"-nan"
-        } else {
-            b"nan"
-        });
+        out.extend_from_slice(if d.is_sign_negative() { b"-nan" } else { b"nan" });
     } else {
         let _ = write!(out, "{d:.6}");
     }
@@ -359,10 +353,7 @@ mod tests {
             &[
                 Field::new("client_cert_chain_fps", FieldType::Vector(&STR)),
                 Field::new("sni_matches_cert", FieldType::Bool),
-                Field::new(
-                    "requested_client_certificate_authorities",
-                    FieldType::Vector(&STR),
-                ),
+                Field::new("requested_client_certificate_authorities", FieldType::Vector(&STR)),
             ],
         );
         let cas = [Value::str("O=SomeOrg,L=Somewhere,ST=Some-State,C=US")];
@@ -453,14 +444,7 @@ mod tests {
         );
         let set = [Value::str(""), Value::str("-"), Value::str("a\\,b")];
         let mut out = Vec::new();
-        tsv_row(
-            &mut out,
-            &schema,
-            &[Some(Value::str("#x")), Some(Value::List(&set))],
-        );
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "\\x23x\t(empty),\\x2d,a\\\\\\x2cb\n"
-        );
+        tsv_row(&mut out, &schema, &[Some(Value::str("#x")), Some(Value::List(&set))]);
+        assert_eq!(String::from_utf8(out).unwrap(), "\\x23x\t(empty),\\x2d,a\\\\\\x2cb\n");
     }
 }
