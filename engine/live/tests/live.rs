@@ -553,3 +553,63 @@ fn node_cfg_and_toml_run_the_worker_set() {
         }
     }
 }
+
+/// SIGHUP rotates every open log (Zeek's rotation): the open stats.log is finished and renamed
+/// `stats.<open time>.log`, and the next rows go to a new stats.log.
+#[test]
+fn sighup_rotates_the_logs() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !prepare() {
+        return;
+    }
+    let ns = Netns::new("rotate");
+    let dir = tmpdir("rotate-logs");
+    let mut child = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            weir_live_bin(),
+            "-i",
+            "vb",
+            "-w",
+            "1",
+            "--stats-interval",
+            "1",
+            "-l",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // An idle worker advances its network time with the wall clock: stats.log gets rows every second.
+    std::thread::sleep(Duration::from_millis(2500));
+    // SAFETY: signalling our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    std::thread::sleep(Duration::from_millis(2500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let rotated: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("stats.") && n.len() == "stats.".len() + 19 + 4)
+        .collect();
+    assert_eq!(rotated.len(), 1, "one rotated stats log: {names:?}");
+    assert!(
+        names.iter().any(|n| n == "stats.log"),
+        "a new stats.log after the rotation: {names:?}"
+    );
+    for n in [rotated[0].as_str(), "stats.log"] {
+        let text = std::fs::read_to_string(dir.join(n)).unwrap();
+        assert!(
+            text.starts_with("#separator") && text.trim_end().ends_with(|c: char| c.is_ascii_digit()),
+            "{n}"
+        );
+        assert!(text.contains("#close"), "{n} is finished");
+        assert!(text.lines().any(|l| !l.starts_with('#')), "{n} has rows");
+    }
+}
