@@ -166,6 +166,20 @@ impl FlowTable {
         None
     }
 
+    /// Open connections by transport: (TCP, UDP, ICMP).
+    pub fn count_by_transport(&self) -> (u64, u64, u64) {
+        let mut n = (0, 0, 0);
+        for c in self.slots.iter().filter_map(|s| s.conn.as_ref()) {
+            match c.kind {
+                crate::conn::ConnKind::Tcp(_) => n.0 += 1,
+                crate::conn::ConnKind::Udp(_) => n.1 += 1,
+                crate::conn::ConnKind::Icmp(_) => n.2 += 1,
+                crate::conn::ConnKind::Other => {}
+            }
+        }
+        n
+    }
+
     /// The connection to evict when the table is full: the one whose timers are due first.
     pub fn eviction_candidate(&mut self) -> Option<ConnRef> {
         while let Some(top) = self.timers.pop() {

@@ -47,6 +47,10 @@ pub struct WorkerStats {
     pub not_ip: u64,
     pub malformed: u64,
     pub connections: u64,
+    /// Connections created, by transport.
+    pub tcp_conns: u64,
+    pub udp_conns: u64,
+    pub icmp_conns: u64,
     pub evicted: u64,
 }
 
@@ -628,6 +632,12 @@ impl Worker {
             }
         }
         self.stats.connections += 1;
+        match tr {
+            Transport::Tcp(_) => self.stats.tcp_conns += 1,
+            Transport::Udp(_) => self.stats.udp_conns += 1,
+            Transport::Icmp(_) => self.stats.icmp_conns += 1,
+            Transport::Other(..) => {}
+        }
         let cfg = &self.cfg;
         // A packet can create one connection per tunnel level: the level keeps their uids apart.
         let uid = Uid::new(cfg.seed, p.seq, level as u64);
@@ -795,6 +805,16 @@ impl Worker {
             self.log_conn(&conn);
         }
         self.out.flush();
+    }
+
+    /// Open connections by transport (TCP, UDP, ICMP), for stats.log.
+    pub fn open_by_transport(&self) -> (u64, u64, u64) {
+        self.flows.count_by_transport()
+    }
+
+    /// Bytes held by this worker's TCP reassemblers (stats.log's `reassem_tcp_size`).
+    pub fn reassembly_bytes(&self) -> u64 {
+        self.budget.used()
     }
 
     pub fn open_connections(&self) -> usize {

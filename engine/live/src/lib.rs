@@ -586,6 +586,7 @@ fn worker_loop(
     let forward = ctx.n > 1 && !ctx.kernel_defrag && matches!(ctx.mode, Some(FanoutMode::Cbpf | FanoutMode::Ebpf));
     let mut next_stats = f64::INFINITY;
     let mut last = (0u64, 0u64, KernelStats::default());
+    let mut last_conns = (0u64, 0u64, 0u64);
     let mut bytes = 0u64;
     let stats_on = stats_stream.is_some() && ctx.stats_interval > 0.0;
     let mut kstats = ctx.ring.stats_reader();
@@ -612,11 +613,17 @@ fn worker_loop(
                             pkts_dropped: k.drops - last.2.drops,
                             pkts_link: k.packets - last.2.packets,
                             pkt_lag: (wall() - now).max(0.0),
-                            active_conns: w.open_connections() as u64,
-                            conns: w.stats.connections,
+                            active: w.open_by_transport(),
+                            new: (
+                                w.stats.tcp_conns - last_conns.0,
+                                w.stats.udp_conns - last_conns.1,
+                                w.stats.icmp_conns - last_conns.2,
+                            ),
+                            reassem_tcp_size: w.reassembly_bytes(),
                             reassem_frag_size: frags.stats().bytes as u64,
                         };
                         last = (rep.received, bytes, k);
+                        last_conns = (w.stats.tcp_conns, w.stats.udp_conns, w.stats.icmp_conns);
                         stats::write(&mut stats_h, stats_stream.unwrap(), &ctx.name, &row);
                         stats_h.flush();
                         next_stats = now + ctx.stats_interval;

@@ -54,8 +54,11 @@ pub struct Row {
     pub pkts_dropped: u64,
     pub pkts_link: u64,
     pub pkt_lag: f64,
-    pub active_conns: u64,
-    pub conns: u64,
+    /// Open connections now (TCP, UDP, ICMP).
+    pub active: (u64, u64, u64),
+    /// Connections created since the previous row (TCP, UDP, ICMP).
+    pub new: (u64, u64, u64),
+    pub reassem_tcp_size: u64,
     pub reassem_frag_size: u64,
 }
 
@@ -71,26 +74,26 @@ pub fn write(h: &mut weir_logs::LogHandle, stream: weir_logs::StreamId, peer: &s
         Some(c(r.pkts_link)),
         Some(Value::Interval(r.pkt_lag)),
         None,
-        Some(c(0)),
-        Some(c(0)),
-        // weir does not yet split its connection counts by protocol (see the README): the totals
-        // are in the TCP columns' place only when the engine exposes them.
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
-        Some(c(0)),
+        // Zeek's event, timer, file and DNS-request counters have no counterpart in weir (no event
+        // engine, no file analysis): unset rather than a made-up 0.
+        None,
+        None,
+        Some(c(r.active.0)),
+        Some(c(r.active.1)),
+        Some(c(r.active.2)),
+        Some(c(r.new.0)),
+        Some(c(r.new.1)),
+        Some(c(r.new.2)),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(c(r.reassem_tcp_size)),
+        None,
         Some(c(r.reassem_frag_size)),
-        Some(c(0)),
+        None,
     ];
     h.write(stream, &row);
 }
