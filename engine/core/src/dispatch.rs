@@ -82,6 +82,7 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
             data,
             reassembled: m.reassembled,
             wire_len: m.wire_len,
+            l4_checksummed: false,
         };
         w.packet(&p);
         if b.metas.get(k + 1).is_none_or(|n| n.mark != m.mark) {
@@ -216,6 +217,7 @@ impl Dispatcher {
                 data,
                 reassembled: None,
                 wire_len,
+                l4_checksummed: false,
             };
             w.packet_decoded(&p, Ok(()), &d, &self.weirds);
             return;
@@ -288,6 +290,7 @@ impl Dispatcher {
                     data,
                     reassembled: re,
                     wire_len,
+                    l4_checksummed: false,
                 };
                 w.packet(&p);
             }

@@ -37,6 +37,9 @@ pub struct PacketRef<'a> {
     pub reassembled: Option<LinkMeta>,
     /// The frame's length on the wire (may exceed `data.len()` when the capture was cut short).
     pub wire_len: u32,
+    /// The capture layer vouches for the transport checksum (Zeek's `l4_checksummed`, e.g. AF_PACKET's
+    /// kernel checksum mode): it is not verified again.
+    pub l4_checksummed: bool,
 }
 
 /// Counters a worker keeps.
@@ -448,7 +451,7 @@ impl Worker {
         // Zeek's payload length, from the IP length fields; 0 means segmentation offload, use what we have.
         let ip_payload_len = (ip.total_len as i64 - ip.hdr_len as i64).max(0);
         let captured = ip.payload.len() as i64;
-        let skip_cksum = cfg.ignore_checksums || cfg.ignore_checksums_nets.contains(ip.src);
+        let skip_cksum = cfg.ignore_checksums || p.l4_checksummed || cfg.ignore_checksums_nets.contains(ip.src);
         // Zeek validates UDP checksums only when the frame was captured whole (`pkt->len <= pkt->cap_len`).
         let full_frame = p.reassembled.is_some() || p.wire_len as usize <= p.data.len();
         match (&mut c.kind, tr) {

@@ -85,8 +85,8 @@ pub enum ChecksumMode {
     On,
     /// `CHECKSUM_OFF`: checksums are assumed correct (`ignore_checksums=T`).
     Off,
-    /// `CHECKSUM_KERNEL`: trust the kernel's verdict. See the README: until the engine takes a
-    /// per-packet "checksum verified" flag this verifies like `On`.
+    /// `CHECKSUM_KERNEL`: trust the kernel's verdict: packets the kernel marks checksum-valid (or
+    /// not yet checksummed, outgoing) skip weir's transport checksum check, as in Zeek's AF_Packet.
     Kernel,
 }
 
@@ -313,7 +313,14 @@ struct WorkerCtx {
     fwd_rx: Receiver<Fwd>,
     stats_interval: f64,
     idle_ms: i32,
+    /// `CHECKSUM_KERNEL`: trust the kernel's checksum verdict per packet.
+    kernel_checksums: bool,
 }
+
+/// `TP_STATUS_CSUMNOTREADY` and `TP_STATUS_CSUM_VALID` (linux/if_packet.h): the kernel verified the
+/// transport checksum, or it is an outgoing packet whose checksum is not computed yet.
+const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
+const TP_STATUS_CSUM_VALID: u32 = 1 << 7;
 
 /// Captures until `stop` is set, then flushes every open connection and finishes every log.
 pub fn run_live(
@@ -407,6 +414,7 @@ pub fn run_live(
                 fwd_rx: rx,
                 stats_interval: cfg.stats_interval,
                 idle_ms: cfg.idle_ms.max(1),
+                kernel_checksums: g.checksum == ChecksumMode::Kernel,
             });
         }
     }
@@ -646,6 +654,7 @@ fn worker_loop(
                 data: &f.data,
                 reassembled: Some(f.meta),
                 wire_len: f.data.len() as u32,
+                l4_checksummed: false,
             };
             local_seq += 1;
             w.packet(&p);
@@ -717,6 +726,7 @@ fn worker_loop(
                         data: &dg,
                         reassembled: Some(meta),
                         wire_len: dg.len() as u32,
+                        l4_checksummed: false,
                     };
                     local_seq += 1;
                     w.packet(&p);
@@ -731,6 +741,8 @@ fn worker_loop(
                 data: fr.data,
                 reassembled: None,
                 wire_len: fr.wire_len,
+                l4_checksummed: ctx.kernel_checksums
+                    && fr.status & (TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY) != 0,
             };
             local_seq += 1;
             w.packet(&p);
