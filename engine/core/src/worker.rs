@@ -975,6 +975,22 @@ fn stream_reassembled(
     let mut eof = [false; 2];
     let size = s.orig_size() + s.resp_size();
     let partial = s.is_partial();
+    // The analyzers' view of this segment's connection, for one call.
+    macro_rules! stream_env {
+        ($core:expr) => {
+            Env {
+                reg: &cfg.registry,
+                core: &mut *$core,
+                out: &mut *out,
+                states: &mut *states,
+                transport: ApiTransport::Tcp,
+                now,
+                pkt_ts: ts,
+                size,
+                partial,
+            }
+        };
+    }
     // Handles the reassembler's events for endpoint `k`.
     let mut step =
         |s: &mut TcpSession,
@@ -988,17 +1004,7 @@ fn stream_reassembled(
             call(&mut r[k], &info, &mut |ev| match ev {
                 ReEvent::Data { .. } | ReEvent::Undelivered { .. } => {
                     let Some(an) = analysis.as_deref_mut() else { return };
-                    let mut env = Env {
-                        reg: &cfg.registry,
-                        core: &mut *core,
-                        out: &mut *out,
-                        states: &mut *states,
-                        transport: ApiTransport::Tcp,
-                        now,
-                        pkt_ts: ts,
-                        size,
-                        partial,
-                    };
+                    let mut env = stream_env!(core);
                     let req = match ev {
                         ReEvent::Data { data, .. } => an.stream_data(&mut env, is_orig, data),
                         ReEvent::Undelivered { seq, len } => an.stream_gap(&mut env, is_orig, seq, len),
@@ -1036,17 +1042,7 @@ fn stream_reassembled(
         if eof[k] {
             let info = s.endpoint_info(k);
             if let Some(an) = analysis.as_deref_mut() {
-                let mut env = Env {
-                    reg: &cfg.registry,
-                    core: &mut *core,
-                    out: &mut *out,
-                    states: &mut *states,
-                    transport: ApiTransport::Tcp,
-                    now,
-                    pkt_ts: ts,
-                    size,
-                    partial,
-                };
+                let mut env = stream_env!(core);
                 flip |= an.end_of_data(&mut env, info.is_orig).flip;
             }
             let still = s.reasm.as_deref().is_some_and(|r| r[k].data_pending(&info));
