@@ -119,6 +119,30 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// The log streams a run writes (conn, weird, and what the configuration adds: capture_loss, tunnel,
+/// the analyzers' logs), and the paths of the streams beyond conn and weird that workers write to
+/// (for [`weird_out_for`]). Offline and live runs write the same logs.
+pub fn log_schemas(cfg: &EngineConfig) -> (Vec<weir_api::log::Schema>, Vec<&'static str>) {
+    let mut schemas = vec![conn_schema(cfg.community_id_seed.is_some()), weir_logs::weird::schema()];
+    if cfg.capture_loss.is_some() {
+        schemas.push(weir_reassembly::capture_loss::schema());
+    }
+    let mut paths: Vec<&'static str> = Vec::new();
+    if cfg.tunnels {
+        schemas.push(weir_decode::tunnel::tunnel_log_schema());
+        paths.push("tunnel");
+    }
+    for info in &cfg.registry.infos {
+        for schema in (info.logs)(&cfg.registry.settings) {
+            if !paths.contains(&schema.path) {
+                paths.push(schema.path);
+                schemas.push(schema);
+            }
+        }
+    }
+    (schemas, paths)
+}
+
 /// A worker's output side: its log handle, the stream ids (engine logs and the analyzers' logs whose
 /// paths are given), and a weird policy.
 pub fn weird_out_for(logs: &Logs, analyzer_paths: &[&'static str]) -> WeirdOut {
@@ -158,26 +182,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         }
         readers.push(r);
     }
-    let mut schemas = vec![
-        conn_schema(rc.engine.community_id_seed.is_some()),
-        weir_logs::weird::schema(),
-    ];
-    if rc.engine.capture_loss.is_some() {
-        schemas.push(weir_reassembly::capture_loss::schema());
-    }
-    let mut analyzer_paths: Vec<&'static str> = Vec::new();
-    if rc.engine.tunnels {
-        schemas.push(weir_decode::tunnel::tunnel_log_schema());
-        analyzer_paths.push("tunnel");
-    }
-    for info in &rc.engine.registry.infos {
-        for schema in (info.logs)(&rc.engine.registry.settings) {
-            if !analyzer_paths.contains(&schema.path) {
-                analyzer_paths.push(schema.path);
-                schemas.push(schema);
-            }
-        }
-    }
+    let (schemas, analyzer_paths) = log_schemas(&rc.engine);
     let logs = Logs::start(rc.logs.clone(), schemas).map_err(RunError::Io)?;
     let cfg = Arc::new(rc.engine.clone());
     let n = rc.workers.max(1);

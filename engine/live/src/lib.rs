@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use weir_decode::frag::{self, Reassembler};
 use weir_decode::{decode_frame_wire, DecodeWeird, Decoded, LinkMeta, LinkType};
 use weir_engine::config::EngineConfig;
-use weir_engine::logs::{conn_schema, WeirdOut};
+use weir_engine::logs::WeirdOut;
 use weir_engine::weird_out_for;
 use weir_engine::worker::{PacketRef, Worker};
 use weir_logs::{LogConfig, Logs};
@@ -423,27 +423,8 @@ pub fn run_live(
         // SAFETY: our own fd.
         unsafe { libc::close(fd) };
     }
-    let mut schemas = vec![
-        conn_schema(engine.community_id_seed.is_some()),
-        weir_logs::weird::schema(),
-    ];
-    // The same logs as `weir -r` (weir_engine::run_offline).
-    if engine.capture_loss.is_some() {
-        schemas.push(weir_reassembly::capture_loss::schema());
-    }
-    let mut analyzer_paths: Vec<&'static str> = Vec::new();
-    if engine.tunnels {
-        schemas.push(weir_decode::tunnel::tunnel_log_schema());
-        analyzer_paths.push("tunnel");
-    }
-    for info in &engine.registry.infos {
-        for schema in (info.logs)(&engine.registry.settings) {
-            if !analyzer_paths.contains(&schema.path) {
-                analyzer_paths.push(schema.path);
-                schemas.push(schema);
-            }
-        }
-    }
+    // The same logs as `weir -r`, plus stats.log.
+    let (mut schemas, analyzer_paths) = weir_engine::log_schemas(&engine);
     if cfg.stats_interval > 0.0 {
         schemas.push(stats::schema());
     }
