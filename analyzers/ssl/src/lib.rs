@@ -700,15 +700,14 @@ fn new_worker_state() -> Box<dyn std::any::Any + Send> {
     Box::new(X509Cache::new())
 }
 
-/// The log schemas for these settings. `AnalyzerInfo::logs` cannot see the settings, so it returns the
-/// defaults; an engine that passes `--set` values to this analyzer must take its schemas from here, or
-/// rows from column-changing settings will not match the schema.
+/// The log schemas for these settings (several settings add columns); every registration's `logs`.
 pub fn logs_for(settings: &Settings) -> Vec<Schema> {
     let cfg = Config::from_settings(settings).unwrap_or_default();
     vec![ssl_schema(&cfg), x509_schema_for(&cfg)]
 }
 
-const TLS_PORTS: &[(Transport, u16)] = &[
+/// Zeek's `SSL::ssl_ports` (TCP) followed by `SSL::dtls_ports` (UDP).
+const SSL_PORTS: &[(Transport, u16)] = &[
     (Transport::Tcp, 443),
     (Transport::Tcp, 465),
     (Transport::Tcp, 563),
@@ -721,7 +720,10 @@ const TLS_PORTS: &[(Transport, u16)] = &[
     (Transport::Tcp, 993),
     (Transport::Tcp, 995),
     (Transport::Tcp, 5223),
+    (Transport::Udp, 443),
 ];
+const TLS_PORTS: &[(Transport, u16)] = SSL_PORTS.split_at(SSL_PORTS.len() - 1).0;
+const DTLS_PORTS: &[(Transport, u16)] = SSL_PORTS.split_at(SSL_PORTS.len() - 1).1;
 
 /// Zeek's ANALYZER_SSL alone: TCP (`SSL::ssl_ports`), conn.log service `ssl`.
 pub static TLS: AnalyzerInfo = AnalyzerInfo {
@@ -740,7 +742,7 @@ pub static TLS: AnalyzerInfo = AnalyzerInfo {
 pub static DTLS: AnalyzerInfo = AnalyzerInfo {
     name: "dtls",
     transports: &[Transport::Udp],
-    ports: &[(Transport::Udp, 443)],
+    ports: DTLS_PORTS,
     probe: Some(probe),
     logs: logs_for,
     settings: SETTINGS,
@@ -754,21 +756,7 @@ pub static DTLS: AnalyzerInfo = AnalyzerInfo {
 pub static SSL: AnalyzerInfo = AnalyzerInfo {
     name: "ssl",
     transports: &[Transport::Tcp, Transport::Udp],
-    ports: &[
-        (Transport::Tcp, 443),
-        (Transport::Tcp, 465),
-        (Transport::Tcp, 563),
-        (Transport::Tcp, 585),
-        (Transport::Tcp, 614),
-        (Transport::Tcp, 636),
-        (Transport::Tcp, 989),
-        (Transport::Tcp, 990),
-        (Transport::Tcp, 992),
-        (Transport::Tcp, 993),
-        (Transport::Tcp, 995),
-        (Transport::Tcp, 5223),
-        (Transport::Udp, 443),
-    ],
+    ports: SSL_PORTS,
     probe: Some(probe),
     logs: logs_for,
     settings: SETTINGS,
