@@ -137,11 +137,8 @@ impl Worker {
             return false;
         }
         let Conn { core, kind, analysis } = c;
-        let partial = matches!(kind, ConnKind::Tcp(s) if s.is_partial());
-        let (transport, size) = match kind {
-            ConnKind::Tcp(s) => (ApiTransport::Tcp, s.orig_size() + s.resp_size()),
-            ConnKind::Udp(d) => (ApiTransport::Udp, (d.req_len.max(0) + d.rep_len.max(0)) as u64),
-            _ => return false,
+        let Some((transport, size, partial)) = analysis_view(kind) else {
+            return false;
         };
         let Some(an) = analysis.as_deref_mut() else {
             return false;
@@ -763,11 +760,8 @@ impl Worker {
             }
         }
         let Some(an) = analysis.as_deref_mut() else { return };
-        let partial = matches!(kind, ConnKind::Tcp(s) if s.is_partial());
-        let (transport, size) = match kind {
-            ConnKind::Tcp(s) => (ApiTransport::Tcp, s.orig_size() + s.resp_size()),
-            ConnKind::Udp(d) => (ApiTransport::Udp, (d.req_len.max(0) + d.rep_len.max(0)) as u64),
-            _ => return,
+        let Some((transport, size, partial)) = analysis_view(kind) else {
+            return;
         };
         let mut env = Env {
             reg: &self.cfg.registry,
@@ -1155,5 +1149,15 @@ fn apply_level_info(core: &mut ConnCore, info: &weir_decode::tunnel::LevelInfo, 
     }
     if info.history_x {
         core.check_history(0x400, b'X');
+    }
+}
+
+/// What analyzers see of a connection's transport: which one, the bytes carried so far (for DPD's
+/// `ignore_violations_after`), and whether a TCP connection is partial. None where no analyzer runs.
+fn analysis_view(kind: &ConnKind) -> Option<(ApiTransport, u64, bool)> {
+    match kind {
+        ConnKind::Tcp(s) => Some((ApiTransport::Tcp, s.orig_size() + s.resp_size(), s.is_partial())),
+        ConnKind::Udp(d) => Some((ApiTransport::Udp, (d.req_len.max(0) + d.rep_len.max(0)) as u64, false)),
+        _ => None,
     }
 }
