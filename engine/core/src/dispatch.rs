@@ -7,11 +7,16 @@
 //! network times seen since the previous batch to that worker ("marks"), and the worker advances its
 //! clock through all of them in order. Timers therefore fire at exactly the network times they would in
 //! a single Zeek process, which is what makes the logs independent of the number of workers.
+//!
+//! With several workers, packets that may carry a tunnel go through the dispatcher's own carrier worker,
+//! which analyses their carrying levels and sends the innermost packet to the worker of the innermost
+//! connection ([`crate::tunnels`]).
 
 use crate::config::EngineConfig;
 use crate::key::{lane_hash, pair_hash};
 use crate::logs::WeirdOut;
-use crate::worker::{icmp_counterpart, PacketRef, Worker};
+use crate::tunnels::InnerPacket;
+use crate::worker::{icmp_counterpart, Forward, PacketRef, Worker};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use weir_decode::frag::{self, Reassembler};
@@ -36,6 +41,8 @@ pub struct Meta {
     /// Index in `marks` of the network time when this packet is processed.
     pub mark: u32,
     pub reassembled: Option<LinkMeta>,
+    /// 1 + the index in `Batch::inner` of an innermost packet handed over by the carrier; 0 for others.
+    pub inner: u32,
 }
 
 /// A batch of packets for one worker, with the clock marks up to its last packet. Recycled.
@@ -44,6 +51,7 @@ pub struct Batch {
     pub metas: Vec<Meta>,
     pub data: Vec<u8>,
     pub marks: Vec<f64>,
+    pub inner: Vec<InnerPacket>,
 }
 
 impl Batch {
@@ -51,6 +59,7 @@ impl Batch {
         self.metas.clear();
         self.data.clear();
         self.marks.clear();
+        self.inner.clear();
     }
 
     fn is_due(&self) -> bool {
@@ -83,6 +92,7 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
             reassembled: m.reassembled,
             wire_len: m.wire_len,
             l4_checksummed: false,
+            inner: (m.inner as usize).checked_sub(1).and_then(|i| b.inner.get(i)),
         };
         w.packet(&p);
         if b.metas.get(k + 1).is_none_or(|n| n.mark != m.mark) {
@@ -94,6 +104,10 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
         w.after(b.marks[mi]);
         mi += 1;
     }
+    // The next batch may hold more packets at the last mark: events before it are all out.
+    if let Some(&last) = b.marks.last() {
+        w.sync_tunnels(last);
+    }
 }
 
 /// Where batches go: an in-thread worker (one worker) or channels to worker threads.
@@ -103,6 +117,8 @@ pub enum Lanes {
         tx: Vec<SyncSender<Batch>>,
         back: Receiver<Batch>,
         current: Vec<Batch>,
+        /// Analyses the carrying levels of tunnelled packets (shares `Tunnel::active` as source 0).
+        carrier: Box<Worker>,
     },
 }
 
@@ -199,45 +215,86 @@ impl Dispatcher {
                 ..Decoded::default()
             };
             let mut quiet = Vec::new();
-            let lane = match decode_ip(&cfg.decode, &datagram, &mut d2, &mut quiet) {
-                Ok(()) => self.lane_of(&d2),
-                Err(_) => 0,
-            };
+            let decoded = decode_ip(&cfg.decode, &datagram, &mut d2, &mut quiet);
             let len = datagram.len() as u32;
-            self.enqueue(lane, ts, seq, LinkType::RAW, &datagram, len, Some(link_meta));
+            if decoded.is_ok() && self.carries_tunnel(&d2) {
+                let p = PacketRef {
+                    ts,
+                    now,
+                    seq,
+                    link: LinkType::RAW,
+                    data: &datagram,
+                    reassembled: Some(link_meta),
+                    wire_len: len,
+                    l4_checksummed: false,
+                    inner: None,
+                };
+                self.carrier_packet(&p, &d2, &quiet);
+                return;
+            }
+            let lane = if decoded.is_ok() { self.lane_of(&d2) } else { 0 };
+            self.enqueue(lane, ts, seq, LinkType::RAW, &datagram, len, Some(link_meta), None);
             return;
         }
+        let p = PacketRef {
+            ts,
+            now,
+            seq,
+            link,
+            data,
+            reassembled: None,
+            wire_len,
+            l4_checksummed: false,
+            inner: None,
+        };
         if let Lanes::Inline(w, _) = &mut self.lanes {
             // One worker: hand it this decode instead of decoding again.
-            let p = PacketRef {
-                ts,
-                now: self.now,
-                seq,
-                link,
-                data,
-                reassembled: None,
-                wire_len,
-                l4_checksummed: false,
-            };
             w.packet_decoded(&p, Ok(()), &d, &self.weirds);
             return;
         }
+        if self.carries_tunnel(&d) {
+            let weirds = core::mem::take(&mut self.weirds);
+            self.carrier_packet(&p, &d, &weirds);
+            self.weirds = weirds;
+            return;
+        }
         let lane = self.lane_of(&d);
-        self.enqueue(lane, ts, seq, link, data, wire_len, None);
+        self.enqueue(lane, ts, seq, link, data, wire_len, None, None);
     }
 
+    /// Several workers and a packet that may carry a tunnel: for the carrier.
+    fn carries_tunnel(&self, d: &Decoded<'_>) -> bool {
+        matches!(self.lanes, Lanes::Threads { .. }) && self.cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d)
+    }
+
+    /// The carrier analyses the packet's carrying levels; its innermost packet goes to the worker of
+    /// the innermost connection, with what the carrier found out about the levels around it.
+    fn carrier_packet(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, weirds: &[DecodeWeird]) {
+        let Lanes::Threads { carrier, .. } = &mut self.lanes else {
+            return;
+        };
+        // The carrier holds no TCP connection, so it takes no capture-loss measurements (no `after`).
+        let Some(f) = carrier.carrier_packet(p, d, weirds) else {
+            return;
+        };
+        let lane = self.lane_of(&f.decoded);
+        let Forward {
+            link,
+            data,
+            wire_len,
+            inner,
+            ..
+        } = f;
+        self.enqueue(lane, p.ts, p.seq, link, data, wire_len as u32, None, Some(inner));
+    }
+
+    /// The worker for a packet's connection: a symmetric hash of its 5-tuple.
     fn lane_of(&self, d: &Decoded<'_>) -> usize {
         let n = self.n_workers();
         if n == 1 {
             return 0;
         }
         let Some(ip) = d.ip else { return 0 };
-        // Everything that may carry a tunnel goes to one worker, which analyses every level of it:
-        // the carrying connections and the inner ones then live in one flow table, as in one Zeek
-        // process (spreading inner connections over workers is not done yet).
-        if self.cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d) {
-            return 0;
-        }
         let h = match d.transport {
             Some(Transport::Tcp(t)) => lane_hash(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto),
             Some(Transport::Udp(u)) => lane_hash(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto),
@@ -258,7 +315,15 @@ impl Dispatcher {
     fn push_mark(&mut self, now: f64) {
         match &mut self.lanes {
             Lanes::Inline(w, _) => w.advance(now),
-            Lanes::Threads { tx, back, current } => {
+            Lanes::Threads {
+                tx,
+                back,
+                current,
+                carrier,
+            } => {
+                carrier.advance(now);
+                // Events before `now` are all out of the carrier (the packets at `now` are still to come).
+                carrier.sync_tunnels(now);
                 for i in 0..current.len() {
                     current[i].marks.push(now);
                     if current[i].marks.len() >= BATCH_MARKS {
@@ -279,6 +344,7 @@ impl Dispatcher {
         data: &[u8],
         wire_len: u32,
         re: Option<LinkMeta>,
+        inner: Option<InnerPacket>,
     ) {
         match &mut self.lanes {
             Lanes::Inline(w, _) => {
@@ -291,11 +357,19 @@ impl Dispatcher {
                     reassembled: re,
                     wire_len,
                     l4_checksummed: false,
+                    inner: inner.as_ref(),
                 };
                 w.packet(&p);
             }
-            Lanes::Threads { tx, back, current } => {
+            Lanes::Threads { tx, back, current, .. } => {
                 let b = &mut current[lane];
+                let inner = match inner {
+                    Some(i) => {
+                        b.inner.push(i);
+                        b.inner.len() as u32
+                    }
+                    None => 0,
+                };
                 let off = b.data.len() as u32;
                 b.data.extend_from_slice(data);
                 let mark = b.marks.len().saturating_sub(1) as u32;
@@ -308,6 +382,7 @@ impl Dispatcher {
                     wire_len,
                     mark,
                     reassembled: re,
+                    inner,
                 });
                 if b.is_due() {
                     send(tx, back, current, lane);
@@ -326,13 +401,20 @@ impl Dispatcher {
                 w.finish();
                 (vec![*w], out, stats)
             }
-            Lanes::Threads { tx, back, mut current } => {
+            Lanes::Threads {
+                tx,
+                back,
+                mut current,
+                mut carrier,
+            } => {
                 for i in 0..current.len() {
                     send(&tx, &back, &mut current, i);
                 }
                 drop(tx);
                 drop(back);
-                (Vec::new(), out, stats)
+                carrier.finish();
+                carrier.sync_tunnels(f64::INFINITY);
+                (vec![*carrier], out, stats)
             }
         }
     }

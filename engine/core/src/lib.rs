@@ -31,6 +31,7 @@ pub mod logs;
 pub mod ports;
 pub mod site;
 pub mod tcp;
+pub mod tunnels;
 pub mod uid;
 pub mod worker;
 
@@ -39,10 +40,11 @@ use dispatch::{run_batch, Batch, Dispatcher, Lanes};
 use logs::{conn_schema, WeirdOut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
+use tunnels::TunnelRegistry;
 use weir_capture::filter::Filter;
 use weir_capture::{CaptureError, PcapReader};
 use weir_logs::{LogConfig, Logs, WeirdPolicy};
-use worker::Worker;
+use worker::{Worker, WorkerStats};
 
 /// Progress of a replay, for a progress bar.
 #[derive(Clone, Copy, Debug, Default)]
@@ -92,10 +94,34 @@ pub struct RunReport {
     pub log_rows: u64,
     /// Rows written per log file (`conn.log`, ...), for logs that got any.
     pub log_files: Vec<(String, u64)>,
+    /// With several workers: what each worker did (the last is the dispatcher's tunnel carrier).
+    pub workers: Vec<WorkerShare>,
     /// Input errors (damaged files), each naming the file and offset. Packets before the damage were
     /// processed and logged.
     pub input_errors: Vec<CaptureError>,
     pub interrupted: bool,
+}
+
+/// One worker's share of a run.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerShare {
+    /// `worker N`, or `carrier` for the dispatcher's tunnel carrier.
+    pub name: String,
+    pub packets: u64,
+    /// Of `packets`: innermost packets of tunnels, handed over by the carrier.
+    pub tunnelled: u64,
+    pub connections: u64,
+}
+
+impl WorkerShare {
+    fn of(name: String, s: &WorkerStats) -> WorkerShare {
+        WorkerShare {
+            name,
+            packets: s.packets,
+            tunnelled: s.tunnelled,
+            connections: s.connections,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -188,6 +214,8 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     let n = rc.workers.max(1);
 
     let mut handles = Vec::new();
+    // Several workers share `Tunnel::active` (source 0 is the dispatcher's carrier, see `tunnels`).
+    let registry = (n > 1).then(|| Arc::new(TunnelRegistry::new(n + 1, weird_out_for(&logs, &analyzer_paths))));
     let lanes = if n == 1 {
         Lanes::Inline(
             Box::new(Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths))),
@@ -200,6 +228,9 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
             let (tx, rx) = mpsc::sync_channel::<Batch>(4);
             txs.push(tx);
             let mut w = Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths));
+            if let Some(reg) = &registry {
+                w.share_tunnels(Arc::clone(reg), i + 1);
+            }
             let back = back_tx.clone();
             handles.push(
                 std::thread::Builder::new()
@@ -210,15 +241,21 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
                             let _ = back.try_send(b);
                         }
                         w.finish();
+                        w.sync_tunnels(f64::INFINITY);
                         (w.stats, w.take_capture_loss())
                     })
                     .expect("spawn worker thread"),
             );
         }
+        let mut carrier = Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths));
+        if let Some(reg) = &registry {
+            carrier.share_tunnels(Arc::clone(reg), 0);
+        }
         Lanes::Threads {
             tx: txs,
             back: back_rx,
             current: (0..n).map(|_| Batch::default()).collect(),
+            carrier: Box::new(carrier),
         }
     };
     let mut disp = Dispatcher::new(Arc::clone(&cfg), lanes, weird_out_for(&logs, &analyzer_paths));
@@ -244,13 +281,22 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     for w in &mut inline_workers {
         report.connections += w.stats.connections;
         report.evicted_connections += w.stats.evicted;
-        loss.push(w.take_capture_loss());
+        if n == 1 {
+            // (With several workers this is the carrier, which takes no capture-loss measurements.)
+            loss.push(w.take_capture_loss());
+        }
     }
+    let carrier = (n > 1).then(|| {
+        inline_workers
+            .first()
+            .map(|w| WorkerShare::of("carrier".into(), &w.stats))
+    });
     drop(inline_workers);
     let mut panicked = false;
-    for h in handles {
+    for (i, h) in handles.into_iter().enumerate() {
         match h.join() {
             Ok((s, rows)) => {
+                report.workers.push(WorkerShare::of(format!("worker {i}"), &s));
                 report.connections += s.connections;
                 report.evicted_connections += s.evicted;
                 loss.push(rows);
@@ -258,6 +304,10 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
             Err(_) => panicked = true,
         }
     }
+    if let Some(reg) = registry {
+        reg.finish();
+    }
+    report.workers.extend(carrier.flatten());
     if let Some(params) = &cfg.capture_loss {
         write_capture_loss(&logs, params, &loss);
     }

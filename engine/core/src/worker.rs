@@ -12,6 +12,10 @@ use crate::flows::{ConnRef, FlowTable};
 use crate::key::ConnKey;
 use crate::logs::{conn_row, WeirdOut};
 use crate::tcp::{Segment, TcpSession};
+use crate::tunnels::{
+    apply_level_info, ActiveTunnels, EventKey, InnerPacket, IpTunnel, TunnelCid, TunnelEvent, TunnelRegistry, UdpTuple,
+    WorkerTunnelState, PHASE_END, PHASE_PACKET, PHASE_TIMERS, TUNNEL_MAX_CHANGES,
+};
 use crate::uid::Uid;
 use core::net::IpAddr;
 use std::sync::Arc;
@@ -40,6 +44,32 @@ pub struct PacketRef<'a> {
     /// The capture layer vouches for the transport checksum (Zeek's `l4_checksummed`, e.g. AF_PACKET's
     /// kernel checksum mode): it is not verified again.
     pub l4_checksummed: bool,
+    /// The innermost packet of an encapsulated one, handed over by the carrier (see [`crate::tunnels`]):
+    /// `data` is the innermost frame, its carriers have been analysed already.
+    pub inner: Option<&'a InnerPacket>,
+}
+
+/// An encapsulated packet's innermost level, for the worker that owns its connection.
+pub struct Forward<'a> {
+    /// The innermost frame's first layer, bytes and wire length.
+    pub link: LinkType,
+    pub data: &'a [u8],
+    pub wire_len: usize,
+    /// The innermost frame decoded (to find its worker).
+    pub decoded: Decoded<'a>,
+    pub inner: InnerPacket,
+}
+
+/// Where a worker's tunnel events go.
+enum TunnelBook {
+    /// Zeek's `Tunnel::active`, this worker's own (it sees every level of every tunnel).
+    Local(ActiveTunnels),
+    /// Shared with the other threads of the run (the carrier and the workers), ordered by network time.
+    Shared {
+        reg: Arc<TunnelRegistry>,
+        source: usize,
+        events: Vec<(EventKey, TunnelEvent)>,
+    },
 }
 
 /// Counters a worker keeps.
@@ -47,6 +77,8 @@ pub struct PacketRef<'a> {
 pub struct WorkerStats {
     pub packets: u64,
     pub bytes: u64,
+    /// Of `packets`: innermost packets of tunnels, handed over by the carrier.
+    pub tunnelled: u64,
     pub not_ip: u64,
     pub malformed: u64,
     pub connections: u64,
@@ -68,8 +100,10 @@ pub struct Worker {
     /// capture_loss.log's measurement schedule and the rows it produced, when enabled.
     loss: Option<weir_reassembly::capture_loss::Scheduler>,
     loss_rows: Vec<weir_reassembly::capture_loss::Measurement>,
-    /// Tunnels: Zeek's `Tunnel::active` (for tunnel.log) and its IP-tunnel table.
-    active_tunnels: Vec<(TunnelCid, Uid)>,
+    /// Tunnels: Zeek's `Tunnel::active` (for tunnel.log), where in one process's order of work the
+    /// worker is (for its tunnel events), and Zeek's IP-tunnel table.
+    tunnels: TunnelBook,
+    tunnel_at: EventKey,
     ip_tunnels: std::collections::HashMap<((IpAddr, IpAddr), bool), IpTunnel>,
     /// The connection created (or whose tunnel parents changed) by the last `conn_level` call.
     last_new: Option<ConnRef>,
@@ -96,12 +130,36 @@ impl Worker {
             states: WorkerStates::default(),
             loss,
             loss_rows: Vec::new(),
-            active_tunnels: Vec::new(),
+            tunnels: TunnelBook::Local(ActiveTunnels::default()),
+            tunnel_at: EventKey {
+                t: 0.0,
+                phase: PHASE_TIMERS,
+                seq: 0,
+                level: 0,
+                sub: 0,
+            },
             ip_tunnels: std::collections::HashMap::new(),
             last_new: None,
             budget,
             stats: WorkerStats::default(),
             now: 0.0,
+        }
+    }
+
+    /// Shares `Tunnel::active` with the other threads of a run through `reg`, as its source `source`.
+    pub fn share_tunnels(&mut self, reg: Arc<TunnelRegistry>, source: usize) {
+        self.tunnels = TunnelBook::Shared {
+            reg,
+            source,
+            events: Vec::new(),
+        };
+    }
+
+    /// Hands this worker's tunnel events to the shared registry: it has processed every packet and timer
+    /// before network time `upto`.
+    pub fn sync_tunnels(&mut self, upto: f64) {
+        if let TunnelBook::Shared { reg, source, events } = &mut self.tunnels {
+            reg.submit(*source, events, upto);
         }
     }
 
@@ -111,6 +169,13 @@ impl Worker {
             self.now = now;
         }
         let now = self.now;
+        self.tunnel_at = EventKey {
+            t: now,
+            phase: PHASE_TIMERS,
+            seq: 0,
+            level: 0,
+            sub: 0,
+        };
         while let Some(r) = self.flows.next_due(now) {
             let mut remove = fire_conn_timers(self.flows.get_mut(r), now, &self.cfg);
             if !remove {
@@ -178,6 +243,17 @@ impl Worker {
         let cfg = Arc::clone(&self.cfg);
         let mut d = Decoded::default();
         self.weirds_buf.clear();
+        if let Some(inner) = p.inner {
+            self.stats.packets += 1;
+            self.stats.tunnelled += 1;
+            self.stats.bytes += p.data.len() as u64;
+            // The carrier decoded this frame already and logged its weirds.
+            let wire = p.wire_len as usize;
+            if decode_frame_wire(&cfg.decode, p.link, p.data, wire, &mut d, &mut self.weirds_buf).is_ok() {
+                self.inner_packet(p, &d, inner);
+            }
+            return;
+        }
         let res = match p.reassembled {
             Some(meta) => {
                 d.link = meta;
@@ -223,16 +299,60 @@ impl Worker {
                 return;
             }
         }
+        self.at_packet(p);
         if cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d) {
-            self.tunnel_packet(p, d);
+            self.tunnel_packet(p, d, false);
             return;
         }
         self.conn_level(p, d, 0, None);
     }
 
+    /// A packet that may carry a tunnel, for the dispatcher's carrier worker: its carrying levels are
+    /// analysed here; its innermost connection, if any, is returned for the worker that owns it.
+    pub fn carrier_packet<'a>(
+        &mut self,
+        p: &PacketRef<'a>,
+        d: &Decoded<'a>,
+        weirds: &[DecodeWeird],
+    ) -> Option<Forward<'a>> {
+        self.stats.packets += 1;
+        self.stats.bytes += p.data.len() as u64;
+        for w in weirds {
+            self.out.decode_weird(p.now, w);
+        }
+        self.at_packet(p);
+        self.tunnel_packet(p, d, true)
+    }
+
+    /// The innermost level of an encapsulated packet whose carriers another worker analysed: what
+    /// [`Worker::tunnel_packet`] does at that level.
+    fn inner_packet(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, inner: &InnerPacket) {
+        self.at_packet(p);
+        if let Some(r) = self.conn_level(p, d, inner.level as usize, inner.parent) {
+            apply_level_info(&mut self.flows.get_mut(r).core, &inner.info);
+            self.flush_weirds(r, p.now);
+        }
+        if self.last_new.take().is_some() {
+            for &(uid, cid) in inner.chain() {
+                self.register_tunnel(uid, cid);
+            }
+        }
+    }
+
+    fn at_packet(&mut self, p: &PacketRef<'_>) {
+        self.tunnel_at = EventKey {
+            t: p.now,
+            phase: PHASE_PACKET,
+            seq: p.seq,
+            level: 0,
+            sub: 0,
+        };
+    }
+
     /// Zeek's tunnel packet analyzers: every level of an encapsulated packet is analysed (the carrying
     /// connections, then the inner one), inner connections get `tunnel_parents`, tunnels are logged.
-    fn tunnel_packet(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>) {
+    /// With `forward`, the innermost level is not analysed here but returned (see [`crate::tunnels`]).
+    fn tunnel_packet<'a>(&mut self, p: &PacketRef<'a>, d: &Decoded<'a>, forward: bool) -> Option<Forward<'a>> {
         let cfg = Arc::clone(&self.cfg);
         let mut decap = weir_decode::tunnel::Decap::default();
         let mut weirds = core::mem::take(&mut self.weirds_buf);
@@ -247,23 +367,46 @@ impl Worker {
         }
         self.weirds_buf = weirds;
         let mut parent: Option<(Uid, TunnelCid)> = None;
-        let mut chain_parents: Vec<(Uid, TunnelCid)> = Vec::new();
+        // The carriers entered so far, outermost first (no allocation: at most one per level).
+        let mut chain_buf = [(Uid::default(), TunnelCid::NONE); weir_decode::tunnel::MAX_LEVELS];
+        let mut chain_len = 0usize;
         for level in 0..=decap.depth {
             if level == decap.depth && decap.inner_result.is_err() {
                 break;
             }
             let lvl = decap.levels[level];
+            if forward && level == decap.depth && level > 0 {
+                let (Some(ip), Some(_)) = (lvl.ip, lvl.transport) else {
+                    break;
+                };
+                if !makes_connection(ip.proto) {
+                    break;
+                }
+                let (link, data, wire_len) = decap.inner_frame?;
+                let outer_full = p.reassembled.is_some() || p.wire_len as usize <= p.data.len();
+                let chain = &chain_buf[..level.min(chain_len)];
+                let inner = InnerPacket::new(level, parent.map(|x| x.0), chain, decap.infos[level], outer_full);
+                return Some(Forward {
+                    link,
+                    data,
+                    wire_len,
+                    decoded: lvl,
+                    inner,
+                });
+            }
             let carrier = self.conn_level(p, &lvl, level, parent.map(|x| x.0));
             if let Some(r) = carrier {
                 // What the tunnel analyzer did to this level's (carrying) connection.
-                apply_level_info(&mut self.flows.get_mut(r).core, &decap.infos[level], p.now);
+                apply_level_info(&mut self.flows.get_mut(r).core, &decap.infos[level]);
                 self.flush_weirds(r, p.now);
             }
             if level < decap.depth {
                 let enc = decap.encaps[level];
                 let next = if enc.is_udp_conn() {
                     carrier.map(|r| {
-                        let c = &self.flows.get_mut(r).core;
+                        let c = &mut self.flows.get_mut(r).core;
+                        // Its removal closes the tunnel if the tunnel is active then (`finalize_tunnel`).
+                        c.tunnel_registered = true;
                         (
                             c.uid,
                             TunnelCid {
@@ -280,22 +423,23 @@ impl Worker {
                     Some(self.ip_tunnel(p, level, &enc))
                 };
                 if let Some(n) = next {
-                    chain_parents.push(n);
+                    chain_buf[chain_len] = n;
+                    chain_len += 1;
                 }
                 parent = next;
             }
             // A new connection inside tunnels registers the whole chain (Zeek's Tunnel::register_all).
             if level > 0 {
-                if let Some(r) = self.last_new.take() {
-                    let _ = r;
-                    let chain: Vec<(Uid, TunnelCid)> = chain_parents[..level.min(chain_parents.len())].to_vec();
-                    for (uid, cid) in chain {
-                        self.register_tunnel(p.now, uid, cid);
+                if self.last_new.take().is_some() {
+                    for i in 0..level.min(chain_len) {
+                        let (uid, cid) = chain_buf[i];
+                        self.register_tunnel(uid, cid);
                     }
                 }
             }
             self.last_new = None;
         }
+        None
     }
 
     /// Zeek's `IPTunnelAnalyzer::ip_tunnels`: IP and GRE tunnels keyed by their address pair, with the
@@ -332,35 +476,18 @@ impl Worker {
     }
 
     /// Tunnel::register: a DISCOVER row the first time a tunnel is seen (until it is closed).
-    fn register_tunnel(&mut self, now: f64, uid: Uid, cid: TunnelCid) {
-        if self.active_tunnels.iter().any(|(c, _)| *c == cid) {
-            return;
-        }
-        self.active_tunnels.push((cid, uid));
-        if cid.proto == 17 {
-            // The carrying UDP connection closes the tunnel when it is removed (Zeek's removal hook).
-            let key = ConnKey::new(cid.orig_h, cid.orig_p, cid.resp_h, cid.resp_p, 17, false);
-            if let Some(r) = self.flows.find(&key) {
-                self.flows.get_mut(r).core.tunnel_registered = true;
-            }
-        }
-        self.tunnel_row(now, uid, cid, "Tunnel::DISCOVER");
+    fn register_tunnel(&mut self, uid: Uid, cid: TunnelCid) {
+        self.tunnel_event(TunnelEvent::Register(uid, cid), 1);
     }
 
-    fn tunnel_row(&mut self, now: f64, uid: Uid, cid: TunnelCid, action: &'static str) {
-        let mut ubuf = [0u8; 24];
-        let u = uid.render(b'C', &mut ubuf);
-        let row = [
-            Some(weir_api::log::Value::Time(now)),
-            Some(weir_api::log::Value::str(u)),
-            Some(weir_api::log::Value::Addr(cid.orig_h)),
-            Some(weir_api::log::Value::Port(cid.orig_p)),
-            Some(weir_api::log::Value::Addr(cid.resp_h)),
-            Some(weir_api::log::Value::Port(cid.resp_p)),
-            Some(weir_api::log::Value::Enum(cid.kind.zeek_name())),
-            Some(weir_api::log::Value::Enum(action)),
-        ];
-        self.out.write_named("tunnel", &row);
+    /// A tunnel event at the worker's current point of work: applied at once, or recorded for the
+    /// shared registry. `sub` orders removals (0) before registrations (1) within one level.
+    fn tunnel_event(&mut self, ev: TunnelEvent, sub: u8) {
+        let at = EventKey { sub, ..self.tunnel_at };
+        match &mut self.tunnels {
+            TunnelBook::Local(active) => active.apply_and_log(at.t, &ev, &mut self.out),
+            TunnelBook::Shared { events, .. } => events.push((at, ev)),
+        }
     }
 
     /// One level's packet: find or create its connection and analyse the packet on it (Zeek's
@@ -368,12 +495,11 @@ impl Worker {
     fn conn_level(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, level: usize, parent: Option<Uid>) -> Option<ConnRef> {
         let cfg = Arc::clone(&self.cfg);
         self.last_new = None;
+        self.tunnel_at.level = level as u8;
         let (Some(ip), Some(tr)) = (d.ip, d.transport) else {
             return None;
         };
-        // IGMP has a packet analyzer in Zeek that makes no connection; IP protocols 4, 41 and 47 are
-        // tunnels, never connections.
-        if matches!(ip.proto, 2 | 4 | 41 | 47) {
+        if !makes_connection(ip.proto) {
             return None;
         }
         let (sport, dport, one_way) = match tr {
@@ -450,7 +576,10 @@ impl Worker {
         let captured = ip.payload.len() as i64;
         let skip_cksum = cfg.ignore_checksums || p.l4_checksummed || cfg.ignore_checksums_nets.contains(ip.src);
         // Zeek validates UDP checksums only when the frame was captured whole (`pkt->len <= pkt->cap_len`).
-        let full_frame = p.reassembled.is_some() || p.wire_len as usize <= p.data.len();
+        let full_frame = match p.inner {
+            Some(i) => i.outer_full,
+            None => p.reassembled.is_some() || p.wire_len as usize <= p.data.len(),
+        };
         match (&mut c.kind, tr) {
             (ConnKind::Tcp(s), Transport::Tcp(t)) => {
                 let len_total = if ip.total_len == 0 { captured } else { ip_payload_len };
@@ -733,20 +862,8 @@ impl Worker {
 
     /// Zeek's `finalize_tunnel` removal hook: a UDP tunnel closes with its carrying connection.
     fn close_tunnel(&mut self, conn: &Conn) {
-        if !conn.core.tunnel_registered {
-            return;
-        }
-        let c = &conn.core;
-        if let Some(i) = self.active_tunnels.iter().position(|(cid, _)| {
-            cid.proto == 17
-                && cid.orig_h == c.orig_h
-                && cid.orig_p == c.orig_p
-                && cid.resp_h == c.resp_h
-                && cid.resp_p == c.resp_p
-        }) {
-            let (cid, uid) = self.active_tunnels.remove(i);
-            let now = self.now;
-            self.tunnel_row(now, uid, cid, "Tunnel::CLOSE");
+        if conn.core.tunnel_registered {
+            self.tunnel_event(TunnelEvent::Close(UdpTuple::of(&conn.core)), 0);
         }
     }
 
@@ -792,6 +909,13 @@ impl Worker {
 
     /// End of input: every remaining connection is logged as it stands (Zeek's `Drain` at exit).
     pub fn finish(&mut self) {
+        self.tunnel_at = EventKey {
+            t: self.now,
+            phase: PHASE_END,
+            seq: 0,
+            level: 0,
+            sub: 0,
+        };
         if let Some(s) = self.loss.as_mut() {
             let rows = s.finish(self.now, &self.budget.gaps);
             self.loss_rows.extend(rows);
@@ -817,6 +941,12 @@ impl Worker {
     pub fn open_connections(&self) -> usize {
         self.flows.len()
     }
+}
+
+/// IGMP has a packet analyzer in Zeek that makes no connection; IP protocols 4, 41 and 47 are tunnels,
+/// never connections.
+fn makes_connection(proto: u8) -> bool {
+    !matches!(proto, 2 | 4 | 41 | 47)
 }
 
 /// Fires the timers of one connection that are due at `now`, earliest first. True = remove it.
@@ -1057,98 +1187,6 @@ fn reassembly_done(cfg: &EngineConfig, budget: &mut Budget, core: &mut ConnCore,
             ReEvent::Weird(w) => core.weird(w, None, WeirdSource::Tcp),
             _ => {}
         });
-    }
-}
-
-/// Zeek's `Tunnel::max_changes_per_connection`.
-const TUNNEL_MAX_CHANGES: u8 = 5;
-
-/// A tunnel's identity as tunnel.log writes it (Zeek's `EncapsulatingConn$cid` and type).
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct TunnelCid {
-    orig_h: IpAddr,
-    orig_p: u16,
-    resp_h: IpAddr,
-    resp_p: u16,
-    proto: u8,
-    kind: weir_decode::tunnel::TunnelType,
-}
-
-struct IpTunnel {
-    uid: Uid,
-    cid: TunnelCid,
-    last: f64,
-}
-
-/// The worker's answers to the tunnel analyzers' questions about carrying UDP connections.
-struct WorkerTunnelState<'f> {
-    flows: &'f mut FlowTable,
-}
-
-impl weir_decode::tunnel::TunnelState for WorkerTunnelState<'_> {
-    fn udp_resp_port(
-        &mut self,
-        _level: usize,
-        ip: &weir_decode::IpPacket<'_>,
-        udp: &weir_decode::UdpHeader<'_>,
-    ) -> u16 {
-        let key = ConnKey::new(ip.src, udp.src_port, ip.dst, udp.dst_port, 17, false);
-        match self.flows.find(&key) {
-            Some(r) => self.flows.get_mut(r).core.resp_p,
-            None => weir_decode::tunnel::guess_resp_port(udp),
-        }
-    }
-    fn violated(
-        &mut self,
-        _level: usize,
-        ip: &weir_decode::IpPacket<'_>,
-        udp: &weir_decode::UdpHeader<'_>,
-        _kind: weir_decode::tunnel::TunnelType,
-    ) -> bool {
-        let key = ConnKey::new(ip.src, udp.src_port, ip.dst, udp.dst_port, 17, false);
-        self.flows
-            .find(&key)
-            .is_some_and(|r| self.flows.get_mut(r).core.tunnel_violated)
-    }
-}
-
-/// What a tunnel analyzer did to its carrying connection: confirmation (service), violation, weird, `X`.
-fn apply_level_info(core: &mut ConnCore, info: &weir_decode::tunnel::LevelInfo, _now: f64) {
-    use weir_decode::tunnel::Confirm;
-    let Some(kind) = info.analyzer else { return };
-    match info.valid_dir {
-        // GTPv1's per-direction validity (Zeek's `set_valid`): the last packet of each direction counts.
-        Some(true) => core.tunnel_valid_dirs |= core.tunnel_last_dir,
-        Some(false) => core.tunnel_valid_dirs &= !core.tunnel_last_dir,
-        None => {}
-    }
-    match info.confirm {
-        Confirm::No => {}
-        Confirm::Now => core.tunnel_confirmed = true,
-        Confirm::BothSides => {
-            core.tunnel_valid_dirs |= core.tunnel_last_dir;
-            if core.tunnel_valid_dirs == 3 {
-                core.tunnel_confirmed = true;
-            }
-        }
-    }
-    if core.tunnel_confirmed {
-        if let Some(svc) = kind.service() {
-            if !core.services.contains(&svc) {
-                core.services.push(svc);
-            }
-        }
-    }
-    if info.violation.is_some() {
-        core.tunnel_violated = true;
-    }
-    if let Some((w, forced)) = info.conn_weird {
-        if forced || core.tunnel_confirmed {
-            core.weird(w, None, crate::conn::WeirdSource::Named(kind.analyzer()));
-        }
-    }
-    if info.history_x {
-        core.check_history(0x400, b'X');
     }
 }
 

@@ -250,7 +250,7 @@ pub enum Transport<'a> {
 }
 
 /// The whole decoded packet.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Decoded<'a> {
     pub link: LinkMeta,
     pub ip: Option<IpPacket<'a>>,

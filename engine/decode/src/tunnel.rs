@@ -900,6 +900,10 @@ pub struct Decap<'a> {
     pub depth: usize,
     /// Outcome of decoding the innermost level (`levels[depth]`); `Ok` when `depth` is 0.
     pub inner_result: Result<(), Stop>,
+    /// The innermost level's frame as it was decoded (`depth` > 0): its first layer, its bytes and its
+    /// wire length. Decoding it again with [`crate::decode_frame_wire`] gives `levels[depth]` back, so
+    /// the innermost packet can be handed to another thread without its carriers.
+    pub inner_frame: Option<(LinkType, &'a [u8], usize)>,
 }
 
 impl Default for Decap<'_> {
@@ -910,6 +914,7 @@ impl Default for Decap<'_> {
             infos: [LevelInfo::default(); MAX_LEVELS + 1],
             depth: 0,
             inner_result: Ok(()),
+            inner_frame: None,
         }
     }
 }
@@ -978,6 +983,7 @@ pub fn decapsulate<'a, S: TunnelState>(
     out.infos = [LevelInfo::default(); MAX_LEVELS + 1];
     out.depth = 0;
     out.inner_result = Ok(());
+    out.inner_frame = None;
     let max_depth = tcfg.max_depth.min(MAX_LEVELS);
     let mut missing = wire_missing;
     loop {
@@ -1190,6 +1196,7 @@ pub fn decapsulate<'a, S: TunnelState>(
         }
         out.levels[level + 1] = dec;
         out.inner_result = r;
+        out.inner_frame = Some((inner.link, inner.data, wire));
         if r.is_err() {
             return;
         }
@@ -1717,5 +1724,15 @@ mod tests {
         assert_eq!(out.encaps[1].src, IpAddr::from([1, 1, 1, 1]));
         assert_eq!(out.infos[1].confirm, Confirm::Now);
         inner_is_dns(&out);
+        // The innermost frame decodes again to the innermost level (what a worker given it sees).
+        let (link, data, wire) = out.inner_frame.expect("inner frame");
+        assert_eq!((link, wire), (LinkType::ETHERNET, data.len()));
+        let mut again = Decoded::default();
+        let cfg = DecodeConfig::default();
+        decode_frame_wire(&cfg, link, data, wire, &mut again, &mut Vec::new()).unwrap();
+        assert_eq!(again, *out.innermost());
+        // No tunnel, no inner frame.
+        let f = inner4();
+        assert!(run(&f, &TunnelConfig::default()).0.inner_frame.is_none());
     }
 }

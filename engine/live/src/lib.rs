@@ -636,6 +636,7 @@ fn worker_loop(
                 reassembled: Some(f.meta),
                 wire_len: f.data.len() as u32,
                 l4_checksummed: false,
+                inner: None,
             };
             local_seq += 1;
             w.packet(&p);
@@ -708,6 +709,7 @@ fn worker_loop(
                         reassembled: Some(meta),
                         wire_len: dg.len() as u32,
                         l4_checksummed: false,
+                        inner: None,
                     };
                     local_seq += 1;
                     w.packet(&p);
@@ -724,6 +726,7 @@ fn worker_loop(
                 wire_len: fr.wire_len,
                 l4_checksummed: ctx.kernel_checksums
                     && fr.status & (TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY) != 0,
+                inner: None,
             };
             local_seq += 1;
             w.packet(&p);

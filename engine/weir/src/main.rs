@@ -413,6 +413,19 @@ fn main() -> ExitCode {
                     }
                 );
             }
+            if !args.quiet && !report.workers.is_empty() {
+                let shares: Vec<String> = report
+                    .workers
+                    .iter()
+                    .map(|w| {
+                        format!(
+                            "{}: {} packets ({} inside tunnels), {} connections",
+                            w.name, w.packets, w.tunnelled, w.connections
+                        )
+                    })
+                    .collect();
+                eprintln!("weir: {}", shares.join("; "));
+            }
             if report.interrupted {
                 eprintln!("weir: interrupted; logs of everything read so far are complete");
             }

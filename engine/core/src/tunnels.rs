@@ -1,0 +1,431 @@
+//! Tunnels in the engine: Zeek's tunnel framework (`base/frameworks/tunnels`: the `Tunnel::active`
+//! table, DISCOVER and CLOSE rows), what tunnel analyzers do to their carrying connections, and how an
+//! encapsulated packet's innermost connection is handed to the worker that owns it.
+//!
+//! **Dispatch on the inner connection.** With several workers, the dispatcher runs a *carrier* worker of
+//! its own: every packet that may carry a tunnel is decapsulated there, the carrying levels (the VXLAN or
+//! GENEVE UDP connection, the IP/GRE tunnel table, nested carriers) are analysed there, and the innermost
+//! packet is sent as an [`InnerPacket`] to the worker its own 5-tuple hashes to. A single mirror session
+//! therefore spreads over every worker, the carrying connection is logged once, and the inner connection
+//! gets the carrier's uid in `tunnel_parents` as in one Zeek process.
+//!
+//! Zeek's `Tunnel::active` is one table for the process: a tunnel is DISCOVERed when a new connection
+//! appears inside it and CLOSEd when its carrying UDP connection goes away. The workers that see the new
+//! inner connections and the carrier that removes the carrying connection run on different threads, so
+//! each of them records its tunnel events with the network time and packet position at which a single
+//! process would have raised them, and the [`TunnelRegistry`] replays the events of all threads in that
+//! order once every thread has passed them. The rows are the ones one Zeek process writes, for any
+//! number of workers.
+
+use crate::conn::ConnCore;
+use crate::flows::FlowTable;
+use crate::key::ConnKey;
+use crate::logs::WeirdOut;
+use crate::uid::Uid;
+use core::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use weir_api::log::Value;
+use weir_decode::tunnel::{LevelInfo, TunnelType, MAX_LEVELS};
+
+/// Zeek's `Tunnel::max_changes_per_connection`.
+pub(crate) const TUNNEL_MAX_CHANGES: u8 = 5;
+
+/// A tunnel's identity as tunnel.log writes it (Zeek's `EncapsulatingConn$cid` and type).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TunnelCid {
+    pub orig_h: IpAddr,
+    pub orig_p: u16,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+    pub proto: u8,
+    pub kind: TunnelType,
+}
+
+impl TunnelCid {
+    pub(crate) const NONE: TunnelCid = TunnelCid {
+        orig_h: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        orig_p: 0,
+        resp_h: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        resp_p: 0,
+        proto: 0,
+        kind: TunnelType::Ip,
+    };
+
+    /// The carrying UDP connection of this tunnel is `c` (Zeek's `finalize_tunnel` looks `c$id` up).
+    fn carried_by(&self, c: &UdpTuple) -> bool {
+        self.proto == 17
+            && self.orig_h == c.orig_h
+            && self.orig_p == c.orig_p
+            && self.resp_h == c.resp_h
+            && self.resp_p == c.resp_p
+    }
+}
+
+/// A carrying UDP connection's 5-tuple, in its roles.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct UdpTuple {
+    orig_h: IpAddr,
+    orig_p: u16,
+    resp_h: IpAddr,
+    resp_p: u16,
+}
+
+impl UdpTuple {
+    pub(crate) fn of(c: &ConnCore) -> UdpTuple {
+        UdpTuple {
+            orig_h: c.orig_h,
+            orig_p: c.orig_p,
+            resp_h: c.resp_h,
+            resp_p: c.resp_p,
+        }
+    }
+}
+
+/// An entry of Zeek's `IPTunnelAnalyzer::ip_tunnels`.
+pub(crate) struct IpTunnel {
+    pub uid: Uid,
+    pub cid: TunnelCid,
+    pub last: f64,
+}
+
+/// The innermost packet of an encapsulated packet, handed by the carrier to the worker that owns the
+/// inner connection, with what the carrier knows of the levels around it. The packet's bytes travel
+/// beside it: the innermost frame as [`weir_decode::tunnel::Decap::inner_frame`] gives it.
+#[derive(Clone, Copy, Debug)]
+pub struct InnerPacket {
+    /// How many encapsulations the packet was found in (its uid's level).
+    pub level: u8,
+    /// The uid of the innermost carrier (the inner connection's `tunnel_parents`).
+    pub parent: Option<Uid>,
+    /// The chain of carriers, outermost first: registered when the inner connection is new.
+    chain: [(Uid, TunnelCid); MAX_LEVELS],
+    chain_len: u8,
+    /// What a tunnel analyzer did at the innermost level (the depth limit's `X`, ...).
+    pub info: LevelInfo,
+    /// The outermost frame was captured whole (Zeek validates UDP checksums only then).
+    pub outer_full: bool,
+}
+
+impl InnerPacket {
+    pub(crate) fn new(
+        level: usize,
+        parent: Option<Uid>,
+        chain: &[(Uid, TunnelCid)],
+        info: LevelInfo,
+        outer_full: bool,
+    ) -> Self {
+        let mut c = [(Uid::default(), TunnelCid::NONE); MAX_LEVELS];
+        let n = chain.len().min(MAX_LEVELS);
+        c[..n].copy_from_slice(&chain[..n]);
+        InnerPacket {
+            level: level as u8,
+            parent,
+            chain: c,
+            chain_len: n as u8,
+            info,
+            outer_full,
+        }
+    }
+
+    pub(crate) fn chain(&self) -> &[(Uid, TunnelCid)] {
+        &self.chain[..self.chain_len as usize]
+    }
+}
+
+/// When, in one process's order of work, a tunnel event happened: network time, then the phase (timers
+/// fire before the packets of their time; the connections left at the end are flushed last), then the
+/// packet's position and level, then removals before registrations within one level.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub(crate) struct EventKey {
+    pub t: f64,
+    pub phase: u8,
+    pub seq: u64,
+    pub level: u8,
+    pub sub: u8,
+}
+
+pub(crate) const PHASE_TIMERS: u8 = 0;
+pub(crate) const PHASE_PACKET: u8 = 1;
+pub(crate) const PHASE_END: u8 = 2;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TunnelEvent {
+    /// Zeek's `Tunnel::register`.
+    Register(Uid, TunnelCid),
+    /// Zeek's `finalize_tunnel` removal hook of a carrying UDP connection.
+    Close(UdpTuple),
+}
+
+/// Zeek's `Tunnel::active` and the rows it writes. One per process (single worker) or shared by the
+/// carrier and every worker through a [`TunnelRegistry`].
+#[derive(Default)]
+pub(crate) struct ActiveTunnels {
+    active: Vec<(TunnelCid, Uid)>,
+}
+
+impl ActiveTunnels {
+    /// Applies one event; returns the row to write, if any.
+    fn apply(&mut self, ev: &TunnelEvent) -> Option<(Uid, TunnelCid, &'static str)> {
+        match *ev {
+            TunnelEvent::Register(uid, cid) => {
+                if self.active.iter().any(|(c, _)| *c == cid) {
+                    return None;
+                }
+                self.active.push((cid, uid));
+                Some((uid, cid, "Tunnel::DISCOVER"))
+            }
+            TunnelEvent::Close(t) => {
+                let i = self.active.iter().position(|(cid, _)| cid.carried_by(&t))?;
+                let (cid, uid) = self.active.remove(i);
+                Some((uid, cid, "Tunnel::CLOSE"))
+            }
+        }
+    }
+
+    /// Applies an event and writes its row at network time `t`.
+    pub(crate) fn apply_and_log(&mut self, t: f64, ev: &TunnelEvent, out: &mut WeirdOut) {
+        if let Some((uid, cid, action)) = self.apply(ev) {
+            tunnel_row(out, t, uid, cid, action);
+        }
+    }
+}
+
+/// A tunnel.log row.
+fn tunnel_row(out: &mut WeirdOut, now: f64, uid: Uid, cid: TunnelCid, action: &'static str) {
+    let mut ubuf = [0u8; 24];
+    let u = uid.render(b'C', &mut ubuf);
+    let row = [
+        Some(Value::Time(now)),
+        Some(Value::str(u)),
+        Some(Value::Addr(cid.orig_h)),
+        Some(Value::Port(cid.orig_p)),
+        Some(Value::Addr(cid.resp_h)),
+        Some(Value::Port(cid.resp_p)),
+        Some(Value::Enum(cid.kind.zeek_name())),
+        Some(Value::Enum(action)),
+    ];
+    out.write_named("tunnel", &row);
+}
+
+/// `Tunnel::active` shared by the threads of one run: events arrive from each source (the carrier and
+/// every worker) in that source's order, each source says how far it has got, and events are applied in
+/// [`EventKey`] order once no source can still send an earlier one.
+pub struct TunnelRegistry {
+    /// Per source: every event with a network time before this (an `f64`'s bits) has been submitted.
+    progress: Vec<AtomicU64>,
+    /// Events are waiting (sources with nothing to submit then still try to apply them).
+    waiting: AtomicBool,
+    state: Mutex<RegistryState>,
+}
+
+struct RegistryState {
+    pending: Vec<(EventKey, TunnelEvent)>,
+    active: ActiveTunnels,
+    out: WeirdOut,
+}
+
+impl TunnelRegistry {
+    /// A registry for `sources` threads, writing tunnel.log through `out`.
+    pub fn new(sources: usize, out: WeirdOut) -> TunnelRegistry {
+        TunnelRegistry {
+            progress: (0..sources)
+                .map(|_| AtomicU64::new(f64::NEG_INFINITY.to_bits()))
+                .collect(),
+            waiting: AtomicBool::new(false),
+            state: Mutex::new(RegistryState {
+                pending: Vec::new(),
+                active: ActiveTunnels::default(),
+                out,
+            }),
+        }
+    }
+
+    /// Source `source` hands over its events (in its own order) and says it will send no event earlier
+    /// than network time `upto`. Cheap when there is nothing to do: no lock is taken.
+    pub(crate) fn submit(&self, source: usize, events: &mut Vec<(EventKey, TunnelEvent)>, upto: f64) {
+        if !events.is_empty() {
+            let mut st = self.lock();
+            st.pending.append(events);
+            self.waiting.store(true, Ordering::Release);
+        }
+        if let Some(p) = self.progress.get(source) {
+            p.store(upto.to_bits(), Ordering::Release);
+        }
+        if self.waiting.load(Ordering::Acquire) {
+            let mut st = self.lock();
+            self.apply_ready(&mut st);
+        }
+    }
+
+    /// Every source has finished: applies what is left and flushes tunnel.log.
+    pub fn finish(&self) {
+        for p in &self.progress {
+            p.store(f64::INFINITY.to_bits(), Ordering::Release);
+        }
+        let mut st = self.lock();
+        self.apply_ready(&mut st);
+        st.out.flush();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RegistryState> {
+        // A source that panicked while holding the lock left whole events behind: keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn apply_ready(&self, st: &mut RegistryState) {
+        let upto = self
+            .progress
+            .iter()
+            .map(|p| f64::from_bits(p.load(Ordering::Acquire)))
+            .fold(f64::INFINITY, f64::min);
+        // Stable: events with equal keys keep their source's order (a chain registers outermost first).
+        st.pending
+            .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
+        let n = st.pending.iter().take_while(|(k, _)| k.t < upto).count();
+        let RegistryState { pending, active, out } = st;
+        for (k, ev) in pending.drain(..n) {
+            active.apply_and_log(k.t, &ev, out);
+        }
+        self.waiting.store(!pending.is_empty(), Ordering::Release);
+    }
+}
+
+/// The worker's answers to the tunnel analyzers' questions about carrying UDP connections.
+pub(crate) struct WorkerTunnelState<'f> {
+    pub flows: &'f mut FlowTable,
+}
+
+impl weir_decode::tunnel::TunnelState for WorkerTunnelState<'_> {
+    fn udp_resp_port(
+        &mut self,
+        _level: usize,
+        ip: &weir_decode::IpPacket<'_>,
+        udp: &weir_decode::UdpHeader<'_>,
+    ) -> u16 {
+        let key = ConnKey::new(ip.src, udp.src_port, ip.dst, udp.dst_port, 17, false);
+        match self.flows.find(&key) {
+            Some(r) => self.flows.get_mut(r).core.resp_p,
+            None => weir_decode::tunnel::guess_resp_port(udp),
+        }
+    }
+    fn violated(
+        &mut self,
+        _level: usize,
+        ip: &weir_decode::IpPacket<'_>,
+        udp: &weir_decode::UdpHeader<'_>,
+        _kind: TunnelType,
+    ) -> bool {
+        let key = ConnKey::new(ip.src, udp.src_port, ip.dst, udp.dst_port, 17, false);
+        self.flows
+            .find(&key)
+            .is_some_and(|r| self.flows.get_mut(r).core.tunnel_violated)
+    }
+}
+
+/// What a tunnel analyzer did to its carrying connection: confirmation (service), violation, weird, `X`.
+pub(crate) fn apply_level_info(core: &mut ConnCore, info: &LevelInfo) {
+    use weir_decode::tunnel::Confirm;
+    let Some(kind) = info.analyzer else { return };
+    match info.valid_dir {
+        // GTPv1's per-direction validity (Zeek's `set_valid`): the last packet of each direction counts.
+        Some(true) => core.tunnel_valid_dirs |= core.tunnel_last_dir,
+        Some(false) => core.tunnel_valid_dirs &= !core.tunnel_last_dir,
+        None => {}
+    }
+    match info.confirm {
+        Confirm::No => {}
+        Confirm::Now => core.tunnel_confirmed = true,
+        Confirm::BothSides => {
+            core.tunnel_valid_dirs |= core.tunnel_last_dir;
+            if core.tunnel_valid_dirs == 3 {
+                core.tunnel_confirmed = true;
+            }
+        }
+    }
+    if core.tunnel_confirmed {
+        if let Some(svc) = kind.service() {
+            if !core.services.contains(&svc) {
+                core.services.push(svc);
+            }
+        }
+    }
+    if info.violation.is_some() {
+        core.tunnel_violated = true;
+    }
+    if let Some((w, forced)) = info.conn_weird {
+        if forced || core.tunnel_confirmed {
+            core.weird(w, None, crate::conn::WeirdSource::Named(kind.analyzer()));
+        }
+    }
+    if info.history_x {
+        core.check_history(0x400, b'X');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cid(port: u16) -> TunnelCid {
+        TunnelCid {
+            orig_h: "10.0.0.1".parse().unwrap(),
+            orig_p: port,
+            resp_h: "10.0.0.2".parse().unwrap(),
+            resp_p: 4789,
+            proto: 17,
+            kind: TunnelType::Vxlan,
+        }
+    }
+
+    fn tuple(port: u16) -> UdpTuple {
+        let c = cid(port);
+        UdpTuple {
+            orig_h: c.orig_h,
+            orig_p: c.orig_p,
+            resp_h: c.resp_h,
+            resp_p: c.resp_p,
+        }
+    }
+
+    #[test]
+    fn discover_once_until_closed() {
+        let mut a = ActiveTunnels::default();
+        let u = Uid::default();
+        let reg = TunnelEvent::Register(u, cid(1));
+        assert_eq!(a.apply(&reg).map(|r| r.2), Some("Tunnel::DISCOVER"));
+        assert_eq!(a.apply(&reg), None, "an active tunnel is not discovered again");
+        assert_eq!(
+            a.apply(&TunnelEvent::Close(tuple(2))),
+            None,
+            "another tuple closes nothing"
+        );
+        assert_eq!(
+            a.apply(&TunnelEvent::Close(tuple(1))).map(|r| r.2),
+            Some("Tunnel::CLOSE")
+        );
+        assert_eq!(a.apply(&TunnelEvent::Close(tuple(1))), None, "closed once");
+        assert_eq!(
+            a.apply(&reg).map(|r| r.2),
+            Some("Tunnel::DISCOVER"),
+            "rediscovered after close"
+        );
+    }
+
+    #[test]
+    fn event_keys_order_like_one_process() {
+        let k = |t: f64, phase: u8, seq: u64, level: u8, sub: u8| EventKey {
+            t,
+            phase,
+            seq,
+            level,
+            sub,
+        };
+        // Timers at a time fire before that time's packets; packets in input order; the end last.
+        assert!(k(5.0, PHASE_TIMERS, 9, 0, 0) < k(5.0, PHASE_PACKET, 1, 0, 0));
+        assert!(k(5.0, PHASE_PACKET, 1, 2, 1) < k(5.0, PHASE_PACKET, 2, 0, 0));
+        assert!(k(5.0, PHASE_PACKET, 1, 1, 0) < k(5.0, PHASE_PACKET, 1, 1, 1));
+        assert!(k(5.0, PHASE_PACKET, 7, 0, 0) < k(5.0, PHASE_END, 0, 0, 0));
+        assert!(k(4.0, PHASE_END, 0, 0, 0) < k(5.0, PHASE_TIMERS, 0, 0, 0));
+    }
+}
