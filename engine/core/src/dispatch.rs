@@ -288,28 +288,9 @@ impl Dispatcher {
         self.enqueue(lane, p.ts, p.seq, link, data, wire_len as u32, None, Some(inner));
     }
 
-    /// The worker for a packet's connection: a symmetric hash of its 5-tuple.
+    /// The worker for a packet's connection.
     fn lane_of(&self, d: &Decoded<'_>) -> usize {
-        let n = self.n_workers();
-        if n == 1 {
-            return 0;
-        }
-        let Some(ip) = d.ip else { return 0 };
-        let h = match d.transport {
-            Some(Transport::Tcp(t)) => lane_hash(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto),
-            Some(Transport::Udp(u)) => lane_hash(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto),
-            Some(Transport::Icmp(i)) => {
-                let (c, one_way) = icmp_counterpart(i.v6, i.icmp_type, i.code);
-                if one_way {
-                    // A one-way ICMP message is its own connection; any worker will do, the pair's is as good.
-                    pair_hash(ip.src, ip.dst)
-                } else {
-                    lane_hash(ip.src, i.icmp_type as u16, ip.dst, c, ip.proto)
-                }
-            }
-            _ => pair_hash(ip.src, ip.dst),
-        };
-        (h % n as u64) as usize
+        flow_lane(d, self.n_workers())
     }
 
     fn push_mark(&mut self, now: f64) {
@@ -418,6 +399,30 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Which of `n` workers owns a decoded packet's connection: a symmetric hash of its 5-tuple (ICMP:
+/// type and counterpart type; one-way ICMP and other protocols: the address pair).
+pub fn flow_lane(d: &Decoded<'_>, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    let Some(ip) = d.ip else { return 0 };
+    let h = match d.transport {
+        Some(Transport::Tcp(t)) => lane_hash(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto),
+        Some(Transport::Udp(u)) => lane_hash(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto),
+        Some(Transport::Icmp(i)) => {
+            let (c, one_way) = icmp_counterpart(i.v6, i.icmp_type, i.code);
+            if one_way {
+                // A one-way ICMP message is its own connection; any worker will do, the pair's is as good.
+                pair_hash(ip.src, ip.dst)
+            } else {
+                lane_hash(ip.src, i.icmp_type as u16, ip.dst, c, ip.proto)
+            }
+        }
+        _ => pair_hash(ip.src, ip.dst),
+    };
+    (h % n as u64) as usize
 }
 
 fn send(tx: &[SyncSender<Batch>], back: &Receiver<Batch>, current: &mut [Batch], lane: usize) {

@@ -30,7 +30,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use weir_decode::frag::{self, Reassembler};
 use weir_decode::{decode_frame_wire, DecodeWeird, Decoded, LinkMeta, LinkType};
 use weir_engine::config::EngineConfig;
+use weir_engine::dispatch::flow_lane;
 use weir_engine::logs::WeirdOut;
+use weir_engine::tunnels::{InnerPacket, TunnelRegistry};
 use weir_engine::weird_out_for;
 use weir_engine::worker::{PacketRef, Worker};
 use weir_logs::{LogConfig, Logs};
@@ -226,11 +228,14 @@ pub struct WorkerReport {
     pub bytes: u64,
     /// The socket's `PACKET_STATISTICS`, accumulated.
     pub kernel: KernelStats,
-    /// Reassembled datagrams sent to, and received from, another worker (CBPF/EBPF fragments).
+    /// Packets sent to, and received from, another worker: reassembled datagrams (CBPF/EBPF fragments)
+    /// and innermost packets of tunnels (several workers).
     pub forwarded_out: u64,
     pub forwarded_in: u64,
-    /// Reassembled datagrams lost because the other worker's queue was full.
+    /// Reassembled datagrams and innermost tunnel packets lost because the other worker's queue was full.
     pub forward_drops: u64,
+    /// Innermost packets of tunnels this worker analysed (its own and those forwarded to it).
+    pub tunnelled: u64,
     /// Fragmented datagrams given up by the reassembler (timeouts, limits).
     pub frag_evicted: u64,
     pub connections: u64,
@@ -292,11 +297,19 @@ fn wall() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A reassembled datagram for the worker that owns its connection.
+/// A packet for the worker that owns its connection: a reassembled datagram (`data` starts at IP), or
+/// the innermost frame of a tunnelled packet whose carriers the sending worker analysed (`inner`).
 struct Fwd {
     ts: f64,
     meta: LinkMeta,
     data: Vec<u8>,
+    /// The sender's position for the packet (uids of connections it creates), for innermost packets.
+    seq: Option<u64>,
+    link: LinkType,
+    wire_len: u32,
+    inner: Option<InnerPacket>,
+    /// The sending worker, which gets `data`'s buffer back.
+    from: usize,
 }
 
 struct WorkerCtx {
@@ -311,6 +324,11 @@ struct WorkerCtx {
     stop: Arc<AtomicBool>,
     fwd_tx: Vec<SyncSender<Fwd>>,
     fwd_rx: Receiver<Fwd>,
+    /// Buffers of forwarded packets go back to their sender (no allocation per forwarded packet).
+    pool_tx: Vec<SyncSender<Vec<u8>>>,
+    pool_rx: Receiver<Vec<u8>>,
+    /// The worker set's shared `Tunnel::active` (several workers).
+    tunnels: Option<Arc<TunnelRegistry>>,
     stats_interval: f64,
     idle_ms: i32,
     /// `CHECKSUM_KERNEL`: trust the kernel's checksum verdict per packet.
@@ -389,12 +407,17 @@ pub fn run_live(
         let n = g.workers.max(1);
         let mut rxs = Vec::new();
         let mut txs = Vec::new();
+        let mut pool_rxs = Vec::new();
+        let mut pool_txs = Vec::new();
         for _ in 0..n {
             let (tx, rx) = sync_channel::<Fwd>(4096);
             txs.push(tx);
             rxs.push(rx);
+            let (tx, rx) = sync_channel::<Vec<u8>>(4096);
+            pool_txs.push(tx);
+            pool_rxs.push(rx);
         }
-        for (i, rx) in rxs.into_iter().enumerate() {
+        for (i, (rx, pool_rx)) in rxs.into_iter().zip(pool_rxs).enumerate() {
             let ring = Ring::open(ifindex, &g.socket, filter.as_deref(), ebpf_fd)?;
             ctxs.push(WorkerCtx {
                 name: if n == 1 && cfg.groups.len() == 1 {
@@ -412,6 +435,9 @@ pub fn run_live(
                 stop: Arc::clone(&stop),
                 fwd_tx: txs.clone(),
                 fwd_rx: rx,
+                pool_tx: pool_txs.clone(),
+                pool_rx,
+                tunnels: None,
                 stats_interval: cfg.stats_interval,
                 idle_ms: cfg.idle_ms.max(1),
                 kernel_checksums: g.checksum == ChecksumMode::Kernel,
@@ -433,6 +459,21 @@ pub fn run_live(
         drop_privileges(user, &logs_cfg.dir)?;
     }
     let logs = Logs::start(logs_cfg, schemas).map_err(LiveError::Io)?;
+    // Each worker set with several workers shares one `Tunnel::active`: a worker analyses the carriers
+    // of the tunnels the kernel gives it and forwards each innermost packet to the worker of its own
+    // connection, which registers new connections' tunnels.
+    let mut registries: Vec<Arc<TunnelRegistry>> = Vec::new();
+    for ctx in &mut ctxs {
+        if ctx.n > 1 && ctx.cfg.tunnels {
+            if ctx.index == 0 {
+                registries.push(Arc::new(TunnelRegistry::new(
+                    ctx.n,
+                    weird_out_for(&logs, &analyzer_paths),
+                )));
+            }
+            ctx.tunnels = registries.last().cloned();
+        }
+    }
     let mut handles = Vec::new();
     for ctx in ctxs {
         let out = weird_out_for(&logs, &analyzer_paths);
@@ -475,6 +516,9 @@ pub fn run_live(
             Ok(r) => report.workers.push(r),
             Err(_) => panicked = true,
         }
+    }
+    for r in registries {
+        r.finish();
     }
     let st = logs.finish().map_err(LiveError::Io)?;
     report.log_rows = st.rows();
@@ -561,6 +605,9 @@ fn worker_loop(
     }
     let cfg = Arc::clone(&ctx.cfg);
     let mut w = Worker::new(Arc::clone(&cfg), out);
+    if let Some(reg) = &ctx.tunnels {
+        w.share_tunnels(Arc::clone(reg), ctx.index);
+    }
     let mut frags = Reassembler::new(frag::Config {
         timeout: cfg.frag_timeout,
         max_in_flight: cfg.max_frag_datagrams,
@@ -589,6 +636,7 @@ fn worker_loop(
             if t != now {
                 now = t;
                 w.advance(now);
+                w.sync_tunnels(now);
                 if stats_on {
                     if next_stats == f64::INFINITY {
                         next_stats = now + ctx.stats_interval;
@@ -624,22 +672,28 @@ fn worker_loop(
 
     loop {
         // Datagrams other workers reassembled for our connections.
-        while let Ok(f) = ctx.fwd_rx.try_recv() {
+        while let Ok(mut f) = ctx.fwd_rx.try_recv() {
             rep.forwarded_in += 1;
             tick!(f.ts);
+            let seq = f.seq.unwrap_or_else(|| {
+                local_seq += 1;
+                (local_seq - 1) * n + idx
+            });
             let p = PacketRef {
                 ts: f.ts,
                 now,
-                seq: local_seq * n + idx,
-                link: LinkType::RAW,
+                seq,
+                link: f.link,
                 data: &f.data,
-                reassembled: Some(f.meta),
-                wire_len: f.data.len() as u32,
+                reassembled: f.inner.is_none().then_some(f.meta),
+                wire_len: f.wire_len,
                 l4_checksummed: false,
-                inner: None,
+                inner: f.inner.as_ref(),
             };
-            local_seq += 1;
+            rep.tunnelled += u64::from(f.inner.is_some());
             w.packet(&p);
+            f.data.clear();
+            let _ = ctx.pool_tx[f.from].try_send(f.data);
         }
         // Stop: what is still in the ring was captured before the stop; take it (for at most
         // 200 ms), then finish.
@@ -690,10 +744,16 @@ fn worker_loop(
                         ctx.index
                     };
                     if owner != ctx.index {
+                        let len = dg.len() as u32;
                         match ctx.fwd_tx[owner].try_send(Fwd {
                             ts: fr.ts,
                             meta,
                             data: dg,
+                            seq: None,
+                            link: LinkType::RAW,
+                            wire_len: len,
+                            inner: None,
+                            from: ctx.index,
                         }) {
                             Ok(()) => rep.forwarded_out += 1,
                             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => rep.forward_drops += 1,
@@ -729,7 +789,50 @@ fn worker_loop(
                 inner: None,
             };
             local_seq += 1;
-            w.packet(&p);
+            if ctx.tunnels.is_none() {
+                w.packet(&p);
+                continue;
+            }
+            // Several workers: decode here, and a packet that may carry a tunnel has its carriers
+            // analysed here and its innermost packet sent to the worker of the innermost connection.
+            let mut d = Decoded::default();
+            weirds.clear();
+            let res = decode_frame_wire(&cfg.decode, p.link, p.data, p.wire_len as usize, &mut d, &mut weirds);
+            if res.is_err() || !weir_decode::tunnel::may_be_tunnel(&d) {
+                w.packet_decoded(&p, res, &d, &weirds);
+                continue;
+            }
+            let Some(f) = w.carrier_packet(&p, &d, &weirds) else {
+                continue;
+            };
+            let owner = flow_lane(&f.decoded, ctx.n);
+            if owner == ctx.index {
+                rep.tunnelled += 1;
+                let ip = PacketRef {
+                    link: f.link,
+                    data: f.data,
+                    wire_len: f.wire_len as u32,
+                    inner: Some(&f.inner),
+                    ..p
+                };
+                w.packet(&ip);
+                continue;
+            }
+            let mut buf = ctx.pool_rx.try_recv().unwrap_or_default();
+            buf.extend_from_slice(f.data);
+            match ctx.fwd_tx[owner].try_send(Fwd {
+                ts: p.ts,
+                meta: LinkMeta::default(),
+                data: buf,
+                seq: Some(p.seq),
+                link: f.link,
+                wire_len: f.wire_len as u32,
+                inner: Some(f.inner),
+                from: ctx.index,
+            }) {
+                Ok(()) => rep.forwarded_out += 1,
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => rep.forward_drops += 1,
+            }
         }
         drop(block);
         // capture_loss.log: each worker writes its own rows, as each Zeek cluster worker does.
@@ -743,6 +846,7 @@ fn worker_loop(
     rep.bytes = bytes;
     rep.frag_evicted = frags.stats().evicted;
     w.finish();
+    w.sync_tunnels(f64::INFINITY);
     if let Some(ls) = loss_stream {
         for m in w.take_capture_loss() {
             stats_h.write(ls, &m.row(&ctx.name));

@@ -224,16 +224,7 @@ fn bpf_modes_keep_fragments_and_connections_together() {
             let run = capture(
                 &ns,
                 &format!("frag-{mode}-{workers}"),
-                &[
-                    "--fanout",
-                    mode,
-                    "-w",
-                    workers,
-                    "--buffer-size",
-                    "16MiB",
-                    "--stats-interval",
-                    "0",
-                ],
+                &fanout_args(mode, workers),
                 &trace,
                 "",
                 Duration::from_millis(1500),
@@ -275,6 +266,46 @@ fn bpf_modes_keep_fragments_and_connections_together() {
     }
 }
 
+/// weir-live's arguments for `workers` workers in fanout `mode`, a 16 MiB ring, no stats.log.
+fn fanout_args<'a>(mode: &'a str, workers: &'a str) -> [&'a str; 8] {
+    [
+        "--fanout",
+        mode,
+        "-w",
+        workers,
+        "--buffer-size",
+        "16MiB",
+        "--stats-interval",
+        "0",
+    ]
+}
+
+/// Replays `trace` into weir-live with fanout `mode` on `workers` workers: nothing lost, and the same
+/// logs as `offline` (`off`).
+fn replay_matches_offline(
+    ns: &Netns,
+    tag: &str,
+    mode: &str,
+    workers: &str,
+    trace: &std::path::Path,
+    off: &std::path::Path,
+    name: &str,
+) -> Run {
+    let run = capture(
+        ns,
+        tag,
+        &fanout_args(mode, workers),
+        trace,
+        "",
+        Duration::from_millis(1200),
+    );
+    let what = format!("{name}, fanout {mode}, {workers} workers");
+    assert_eq!(run.received() + run.drops(), run.sent, "{what}: {}", run.stderr);
+    assert_eq!(run.drops(), 0, "{what}: {}", run.stderr);
+    assert_same_logs(&run.logdir, off, &what);
+    run
+}
+
 /// Corpus traces (VLAN, TLS, SCTP, QUIC with IP fragments) through weir's own BPF hash and the
 /// kernel's: same logs as offline.
 #[test]
@@ -297,28 +328,40 @@ fn corpus_traces_match_offline() {
         let tag = t.replace('/', "_");
         let off = offline(&trace, &format!("{tag}-off"));
         for (mode, workers) in [("cbpf", "4"), ("ebpf", "2"), ("hash", "2")] {
-            let run = capture(
-                &ns,
-                &format!("{tag}-{mode}"),
-                &[
-                    "--fanout",
-                    mode,
-                    "-w",
-                    workers,
-                    "--buffer-size",
-                    "16MiB",
-                    "--stats-interval",
-                    "0",
-                ],
-                &trace,
-                "",
-                Duration::from_millis(1200),
-            );
-            let what = format!("{t}, fanout {mode}, {workers} workers");
-            assert_eq!(run.received() + run.drops(), run.sent, "{what}: {}", run.stderr);
-            assert_eq!(run.drops(), 0, "{what}: {}", run.stderr);
-            assert_same_logs(&run.logdir, &off, &what);
+            replay_matches_offline(&ns, &format!("{tag}-{mode}"), mode, workers, &trace, &off, t);
         }
+    }
+}
+
+/// A VXLAN mirror (one outer flow) on 2 workers: the kernel's hash gives the whole mirror to one
+/// socket; that worker analyses the VXLAN connection and forwards each innermost packet to the worker of
+/// its own connection, so both workers analyse inner connections, and the logs are those of `weir -r`.
+#[test]
+fn vxlan_mirror_spreads_over_workers() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !prepare() {
+        return;
+    }
+    let (bytes, _) = vxlan_mirror(200);
+    let trace = tmpdir("vxlan-trace").join("vxlan.pcap");
+    std::fs::write(&trace, bytes).unwrap();
+    let off = offline(&trace, "vxlan-offline");
+    let conn_rows = rows(&off.join("conn.log")).len();
+    assert_eq!(
+        conn_rows, 201,
+        "200 inner connections and the mirror's VXLAN connection"
+    );
+    let ns = Netns::new("vxlan");
+    for mode in ["hash", "cbpf"] {
+        let run = replay_matches_offline(&ns, &format!("vxlan-{mode}"), mode, "2", &trace, &off, "VXLAN mirror");
+        let what = format!("VXLAN mirror, fanout {mode}, 2 workers");
+        let tunnelled: Vec<u64> = run.workers.iter().map(|w| w.tunnelled).collect();
+        assert_eq!(tunnelled.iter().sum::<u64>(), 2000, "{what}: {}", run.stderr);
+        assert!(
+            tunnelled.iter().all(|&t| t > 400),
+            "{what}: inner packets per worker {tunnelled:?}"
+        );
+        eprintln!("{what}: inner packets per worker {tunnelled:?}");
     }
 }
 

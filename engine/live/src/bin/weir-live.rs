@@ -111,7 +111,7 @@ fn real_main() -> Result<(), String> {
     }
     for w in &report.workers {
         eprintln!(
-            "worker {} cpu={} received={} bytes={} kernel_packets={} kernel_drops={} freeze_q={} fwd_out={} fwd_in={} fwd_drops={} frag_evicted={} connections={} evicted={}",
+            "worker {} cpu={} received={} bytes={} kernel_packets={} kernel_drops={} freeze_q={} fwd_out={} fwd_in={} fwd_drops={} tunnelled={} frag_evicted={} connections={} evicted={}",
             w.name,
             w.cpu.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
             w.received,
@@ -122,6 +122,7 @@ fn real_main() -> Result<(), String> {
             w.forwarded_out,
             w.forwarded_in,
             w.forward_drops,
+            w.tunnelled,
             w.frag_evicted,
             w.connections,
             w.evicted_connections

@@ -101,6 +101,7 @@ pub struct WorkerLine {
     pub fwd_out: u64,
     pub fwd_in: u64,
     pub fwd_drops: u64,
+    pub tunnelled: u64,
     pub connections: u64,
 }
 
@@ -139,6 +140,7 @@ fn parse_report(stderr: &str) -> Vec<WorkerLine> {
                     "fwd_out" => w.fwd_out = n,
                     "fwd_in" => w.fwd_in = n,
                     "fwd_drops" => w.fwd_drops = n,
+                    "tunnelled" => w.tunnelled = n,
                     "connections" => w.connections = n,
                     _ => {}
                 }
@@ -603,4 +605,35 @@ fn split(w: &PcapW) -> Vec<(u64, Vec<u8>)> {
         off += 16 + cl;
     }
     v
+}
+
+/// A cloud traffic mirror: `n` TCP connections (10 packets each, interleaved over about a second), every
+/// frame wrapped in VXLAN (VNI 7) from one mirror source (192.0.2.1:40000 -> 192.0.2.2:4789). Returns the
+/// pcap bytes and the packet count.
+pub fn vxlan_mirror(n: u32) -> (Vec<u8>, u64) {
+    let base = 1_700_000_000_000_000u64;
+    let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
+    for i in 0..n {
+        let mut fw = PcapW::new();
+        let mut t = base + (i as u64 * 990_000 / n as u64);
+        let (c, s) = ([10, 7, (i >> 8) as u8, i as u8], [172, 16, (i % 3) as u8, 1]);
+        tcp_conn(&mut fw, &mut t, c, s, 30000 + i as u16, 443, None, 300);
+        frames.extend(split(&fw));
+    }
+    frames.sort_by_key(|(t, _)| *t);
+    let (m, r) = ([192, 0, 2, 1], [192, 0, 2, 2]);
+    let mut w = PcapW::new();
+    for (t, f) in frames {
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 7, 0];
+        vx.extend_from_slice(&f);
+        let outer = eth(
+            None,
+            0x0800,
+            &ipv4(m, r, 17, 1, 0x4000, &udp(&m, &r, 40000, 4789, &vx)),
+            false,
+        );
+        w.add(t, &outer);
+    }
+    let n = w.packets;
+    (w.buf, n)
 }
