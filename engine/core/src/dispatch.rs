@@ -110,16 +110,31 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
     }
 }
 
-/// Where batches go: an in-thread worker (one worker) or channels to worker threads.
+/// Where packets go: an in-thread worker (one worker), or several workers: worker 0 on the
+/// dispatcher's own thread (it gets its packets without a copy or a second decode, and the reading
+/// thread does a share of the analysis instead of waiting), the others on threads fed with batches.
 pub enum Lanes {
     Inline(Box<Worker>, Batch),
     Threads {
+        /// Workers 1.. (`tx[i - 1]`, `current[i - 1]` for worker `i`).
         tx: Vec<SyncSender<Batch>>,
         back: Receiver<Batch>,
         current: Vec<Batch>,
+        /// Worker 0.
+        local: Box<Worker>,
         /// Analyses the carrying levels of tunnelled packets (shares `Tunnel::active` as source 0).
         carrier: Box<Worker>,
     },
+}
+
+/// What [`Dispatcher::finish`] hands back.
+pub struct Finished {
+    /// The workers that ran on the dispatcher's thread (the inline worker, or worker 0), finished.
+    pub workers: Vec<Worker>,
+    /// The tunnel carrier, finished (several workers).
+    pub carrier: Option<Worker>,
+    pub out: WeirdOut,
+    pub frags: frag::Stats,
 }
 
 pub struct Dispatcher {
@@ -158,7 +173,7 @@ impl Dispatcher {
     fn n_workers(&self) -> usize {
         match &self.lanes {
             Lanes::Inline(..) => 1,
-            Lanes::Threads { tx, .. } => tx.len(),
+            Lanes::Threads { tx, .. } => tx.len() + 1,
         }
     }
 
@@ -178,8 +193,9 @@ impl Dispatcher {
         let floor = if self.now == f64::NEG_INFINITY { 1.0 } else { self.now };
         let now = ts.max(floor);
         if now != self.now {
+            let prev = self.now;
             self.now = now;
-            self.push_mark(now);
+            self.push_mark(prev, now);
         }
         let cfg = Arc::clone(&self.cfg);
         let mut d = Decoded::default();
@@ -259,6 +275,10 @@ impl Dispatcher {
             return;
         }
         let lane = self.lane_of(&d);
+        if let (0, Lanes::Threads { local, .. }) = (lane, &mut self.lanes) {
+            local.packet_decoded(&p, Ok(()), &d, &self.weirds);
+            return;
+        }
         self.enqueue(lane, ts, seq, link, data, wire_len, None, None);
     }
 
@@ -293,17 +313,25 @@ impl Dispatcher {
         flow_lane(d, self.n_workers())
     }
 
-    fn push_mark(&mut self, now: f64) {
+    /// Network time moves from `prev` to `now`.
+    fn push_mark(&mut self, prev: f64, now: f64) {
         match &mut self.lanes {
             Lanes::Inline(w, _) => w.advance(now),
             Lanes::Threads {
                 tx,
                 back,
                 current,
+                local,
                 carrier,
             } => {
+                // Worker 0 is done with `prev` (as `run_batch` finishes each mark), then moves on.
+                if prev.is_finite() {
+                    local.after(prev);
+                }
+                local.advance(now);
                 carrier.advance(now);
-                // Events before `now` are all out of the carrier (the packets at `now` are still to come).
+                // Events before `now` are all out of these two (the packets at `now` are still to come).
+                local.sync_tunnels(now);
                 carrier.sync_tunnels(now);
                 for i in 0..current.len() {
                     current[i].marks.push(now);
@@ -328,7 +356,7 @@ impl Dispatcher {
         inner: Option<InnerPacket>,
     ) {
         match &mut self.lanes {
-            Lanes::Inline(w, _) => {
+            Lanes::Inline(w, _) | Lanes::Threads { local: w, .. } if lane == 0 => {
                 let p = PacketRef {
                     ts,
                     now: self.now,
@@ -342,7 +370,9 @@ impl Dispatcher {
                 };
                 w.packet(&p);
             }
+            Lanes::Inline(..) => {}
             Lanes::Threads { tx, back, current, .. } => {
+                let lane = lane - 1;
                 let b = &mut current[lane];
                 let inner = match inner {
                     Some(i) => {
@@ -373,19 +403,25 @@ impl Dispatcher {
     }
 
     /// End of input: flush every batch, let the workers finish, log what the dispatcher holds.
-    pub fn finish(self) -> (Vec<Worker>, WeirdOut, frag::Stats) {
-        let stats = self.frags.stats();
+    pub fn finish(self) -> Finished {
+        let frags = self.frags.stats();
         let mut out = self.out;
         out.flush();
         match self.lanes {
             Lanes::Inline(mut w, _) => {
                 w.finish();
-                (vec![*w], out, stats)
+                Finished {
+                    workers: vec![*w],
+                    carrier: None,
+                    out,
+                    frags,
+                }
             }
             Lanes::Threads {
                 tx,
                 back,
                 mut current,
+                mut local,
                 mut carrier,
             } => {
                 for i in 0..current.len() {
@@ -393,9 +429,19 @@ impl Dispatcher {
                 }
                 drop(tx);
                 drop(back);
-                carrier.finish();
-                carrier.sync_tunnels(f64::INFINITY);
-                (vec![*carrier], out, stats)
+                if self.now.is_finite() {
+                    local.after(self.now);
+                }
+                for w in [&mut local, &mut carrier] {
+                    w.finish();
+                    w.sync_tunnels(f64::INFINITY);
+                }
+                Finished {
+                    workers: vec![*local],
+                    carrier: Some(*carrier),
+                    out,
+                    frags,
+                }
             }
         }
     }

@@ -224,13 +224,19 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     } else {
         let (back_tx, back_rx) = mpsc::sync_channel::<Batch>(n * 8);
         let mut txs = Vec::new();
-        for i in 0..n {
-            let (tx, rx) = mpsc::sync_channel::<Batch>(4);
-            txs.push(tx);
+        // Worker 0 runs on the dispatcher's thread; workers 1.. on their own.
+        let new_worker = |i: usize| {
             let mut w = Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths));
             if let Some(reg) = &registry {
+                // Source 0 is the carrier.
                 w.share_tunnels(Arc::clone(reg), i + 1);
             }
+            w
+        };
+        for i in 1..n {
+            let (tx, rx) = mpsc::sync_channel::<Batch>(4);
+            txs.push(tx);
+            let mut w = new_worker(i);
             let back = back_tx.clone();
             handles.push(
                 std::thread::Builder::new()
@@ -254,7 +260,8 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         Lanes::Threads {
             tx: txs,
             back: back_rx,
-            current: (0..n).map(|_| Batch::default()).collect(),
+            current: (1..n).map(|_| Batch::default()).collect(),
+            local: Box::new(new_worker(0)),
             carrier: Box::new(carrier),
         }
     };
@@ -274,29 +281,34 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         &mut rc.progress,
     );
 
-    let (mut inline_workers, disp_out, frag_stats) = disp.finish();
-    drop(disp_out);
-    report.frag_evicted = frag_stats.evicted;
+    let mut fin = disp.finish();
+    drop(fin.out);
+    report.frag_evicted = fin.frags.evicted;
     let mut loss: Vec<Vec<weir_reassembly::capture_loss::Measurement>> = Vec::new();
-    for w in &mut inline_workers {
+    for w in &mut fin.workers {
         report.connections += w.stats.connections;
         report.evicted_connections += w.stats.evicted;
-        if n == 1 {
-            // (With several workers this is the carrier, which takes no capture-loss measurements.)
-            loss.push(w.take_capture_loss());
+        loss.push(w.take_capture_loss());
+        if n > 1 {
+            report.workers.push(WorkerShare::of("worker 0".into(), &w.stats));
         }
     }
-    let carrier = (n > 1).then(|| {
-        inline_workers
-            .first()
-            .map(|w| WorkerShare::of("carrier".into(), &w.stats))
-    });
-    drop(inline_workers);
+    // (The carrier holds no TCP connection: it takes no capture-loss measurements.)
+    let carrier = fin
+        .carrier
+        .as_ref()
+        .map(|w| WorkerShare::of("carrier".into(), &w.stats));
+    if let Some(c) = &fin.carrier {
+        report.connections += c.stats.connections;
+        report.evicted_connections += c.stats.evicted;
+    }
+    drop(fin.workers);
+    drop(fin.carrier);
     let mut panicked = false;
     for (i, h) in handles.into_iter().enumerate() {
         match h.join() {
             Ok((s, rows)) => {
-                report.workers.push(WorkerShare::of(format!("worker {i}"), &s));
+                report.workers.push(WorkerShare::of(format!("worker {}", i + 1), &s));
                 report.connections += s.connections;
                 report.evicted_connections += s.evicted;
                 loss.push(rows);
@@ -307,7 +319,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     if let Some(reg) = registry {
         reg.finish();
     }
-    report.workers.extend(carrier.flatten());
+    report.workers.extend(carrier);
     if let Some(params) = &cfg.capture_loss {
         write_capture_loss(&logs, params, &loss);
     }
