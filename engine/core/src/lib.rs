@@ -89,6 +89,8 @@ pub struct RunReport {
     pub bytes: u64,
     pub filtered_out: u64,
     pub connections: u64,
+    /// The most connections tracked at once, summed over the workers (each worker's own peak).
+    pub peak_connections: u64,
     pub evicted_connections: u64,
     pub frag_evicted: u64,
     pub log_rows: u64,
@@ -287,6 +289,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     let mut loss: Vec<Vec<weir_reassembly::capture_loss::Measurement>> = Vec::new();
     for w in &mut fin.workers {
         report.connections += w.stats.connections;
+        report.peak_connections += w.stats.peak_connections;
         report.evicted_connections += w.stats.evicted;
         loss.push(w.take_capture_loss());
         if n > 1 {
@@ -300,6 +303,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         .map(|w| WorkerShare::of("carrier".into(), &w.stats));
     if let Some(c) = &fin.carrier {
         report.connections += c.stats.connections;
+        report.peak_connections += c.stats.peak_connections;
         report.evicted_connections += c.stats.evicted;
     }
     drop(fin.workers);
@@ -310,6 +314,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
             Ok((s, rows)) => {
                 report.workers.push(WorkerShare::of(format!("worker {}", i + 1), &s));
                 report.connections += s.connections;
+                report.peak_connections += s.peak_connections;
                 report.evicted_connections += s.evicted;
                 loss.push(rows);
             }

@@ -87,6 +87,8 @@ pub struct WorkerStats {
     pub udp_conns: u64,
     pub icmp_conns: u64,
     pub evicted: u64,
+    /// The most connections tracked at once.
+    pub peak_connections: u64,
 }
 
 pub struct Worker {
@@ -835,6 +837,7 @@ impl Worker {
             }
         }
         let r = self.flows.insert(conn);
+        self.stats.peak_connections = self.stats.peak_connections.max(self.flows.len() as u64);
         self.last_new = Some(r);
         r
     }

@@ -402,9 +402,10 @@ fn main() -> ExitCode {
                     .map(|(f, n)| format!("{f} ({n} rows)"))
                     .collect();
                 eprintln!(
-                    "weir: {} packets, {} connections; logs in {}: {}",
+                    "weir: {} packets, {} connections (at most {} tracked at once); logs in {}: {}",
                     report.packets,
                     report.connections,
+                    report.peak_connections,
                     dir.display(),
                     if files.is_empty() {
                         "none written".to_string()
