@@ -16,7 +16,7 @@ use crate::config::EngineConfig;
 use crate::key::{lane_hash, pair_hash};
 use crate::logs::WeirdOut;
 use crate::tunnels::InnerPacket;
-use crate::worker::{icmp_counterpart, Forward, PacketRef, Worker};
+use crate::worker::{icmp_counterpart, Forward, PacketRef, TunnelWalk, Worker};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use weir_decode::frag::{self, Reassembler};
@@ -185,7 +185,22 @@ impl Dispatcher {
         }
     }
 
+    /// One captured frame: a packet, or one per 802.11 A-MSDU subframe Zeek analyses (each a packet of its
+    /// own, decoded from the subframes left as [`LinkType::AMSDU_SUBFRAMES`]).
     fn packet_inner(&mut self, ts: f64, link: LinkType, data: &[u8], wire_len: u32) {
+        let (mut link, mut data, mut wire_len) = (link, data, wire_len);
+        loop {
+            let rest = self.packet_one(ts, link, data, wire_len);
+            if rest.is_empty() {
+                return;
+            }
+            let before = (data.len() - rest.len()) as u32;
+            (link, data, wire_len) = (LinkType::AMSDU_SUBFRAMES, rest, wire_len.saturating_sub(before));
+        }
+    }
+
+    /// One packet; returns the A-MSDU subframes left after it ([`Decoded::amsdu_rest`]).
+    fn packet_one<'a>(&mut self, ts: f64, link: LinkType, data: &'a [u8], wire_len: u32) -> &'a [u8] {
         let seq = self.seq;
         self.seq += 1;
         // Zeek's network time never goes back, and starts at no less than 1.0: its timer manager reports
@@ -201,6 +216,7 @@ impl Dispatcher {
         let mut d = Decoded::default();
         self.weirds.clear();
         let res = decode_frame_wire(&cfg.decode, link, data, wire_len as usize, &mut d, &mut self.weirds);
+        let rest = d.amsdu_rest;
         let now = self.now;
         if res.is_err() {
             // Nothing for a worker to do: the dispatcher logs what went wrong.
@@ -209,7 +225,7 @@ impl Dispatcher {
                     self.out.decode_weird(now, &w);
                 }
             }
-            return;
+            return rest;
         }
         if let Some(ip) = d.ip.filter(|ip| ip.frag.is_some()) {
             // A fragment: the workers never see it; its weirds are logged here.
@@ -221,7 +237,7 @@ impl Dispatcher {
                 for w in self.weirds.drain(..) {
                     self.out.decode_weird(now, &w);
                 }
-                return;
+                return rest;
             };
             for w in self.weirds.drain(..) {
                 self.out.decode_weird(now, &w);
@@ -246,11 +262,11 @@ impl Dispatcher {
                     inner: None,
                 };
                 self.carrier_packet(&p, &d2, &quiet);
-                return;
+                return rest;
             }
             let lane = if decoded.is_ok() { self.lane_of(&d2) } else { 0 };
             self.enqueue(lane, ts, seq, LinkType::RAW, &datagram, len, Some(link_meta), None);
-            return;
+            return rest;
         }
         let p = PacketRef {
             ts,
@@ -266,13 +282,13 @@ impl Dispatcher {
         if let Lanes::Inline(w, _) = &mut self.lanes {
             // One worker: hand it this decode instead of decoding again.
             w.packet_decoded(&p, Ok(()), &d, &self.weirds);
-            return;
+            return rest;
         }
         if self.carries_tunnel(&d) {
             let weirds = core::mem::take(&mut self.weirds);
             self.carrier_packet(&p, &d, &weirds);
             self.weirds = weirds;
-            return;
+            return rest;
         }
         let lane = self.lane_of(&d);
         if let (0, Lanes::Threads { local, .. }) = (lane, &mut self.lanes) {
@@ -280,6 +296,7 @@ impl Dispatcher {
             return;
         }
         self.enqueue(lane, ts, seq, link, data, wire_len, None, None);
+        rest
     }
 
     /// Several workers and a packet that may carry a tunnel: for the carrier.
@@ -287,25 +304,36 @@ impl Dispatcher {
         matches!(self.lanes, Lanes::Threads { .. }) && self.cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d)
     }
 
-    /// The carrier analyses the packet's carrying levels; its innermost packet goes to the worker of
-    /// the innermost connection, with what the carrier found out about the levels around it.
+    /// The carrier analyses the packet's carrying levels; its innermost packets (one per 802.11 A-MSDU
+    /// subframe inside) go to the workers of the innermost connections, with what the carrier found out
+    /// about the levels around them.
     fn carrier_packet(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, weirds: &[DecodeWeird]) {
-        let Lanes::Threads { carrier, .. } = &mut self.lanes else {
-            return;
-        };
-        // The carrier holds no TCP connection, so it takes no capture-loss measurements (no `after`).
-        let Some(f) = carrier.carrier_packet(p, d, weirds) else {
-            return;
-        };
-        let lane = self.lane_of(&f.decoded);
-        let Forward {
-            link,
-            data,
-            wire_len,
-            inner,
-            ..
-        } = f;
-        self.enqueue(lane, p.ts, p.seq, link, data, wire_len as u32, None, Some(inner));
+        let mut walk = TunnelWalk::default();
+        let mut first = true;
+        loop {
+            let Lanes::Threads { carrier, .. } = &mut self.lanes else {
+                return;
+            };
+            // The carrier holds no TCP connection, so it takes no capture-loss measurements (no `after`).
+            let next = if first {
+                carrier.carrier_packet(p, d, weirds, &mut walk)
+            } else {
+                carrier.carrier_next(p, &mut walk)
+            };
+            first = false;
+            let Some(f) = next else {
+                return;
+            };
+            let lane = self.lane_of(&f.decoded);
+            let Forward {
+                link,
+                data,
+                wire_len,
+                inner,
+                ..
+            } = f;
+            self.enqueue(lane, p.ts, p.seq, link, data, wire_len as u32, None, Some(inner));
+        }
     }
 
     /// The worker for a packet's connection.

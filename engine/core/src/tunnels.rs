@@ -105,6 +105,8 @@ pub struct InnerPacket {
     pub info: LevelInfo,
     /// The outermost frame was captured whole (Zeek validates UDP checksums only then).
     pub outer_full: bool,
+    /// Which 802.11 A-MSDU subframe of its frame this is (0: the first, or none); salts the uid.
+    pub subframe: u16,
 }
 
 impl InnerPacket {
@@ -125,6 +127,7 @@ impl InnerPacket {
             chain_len: n as u8,
             info,
             outer_full,
+            subframe: 0,
         }
     }
 

@@ -60,6 +60,34 @@ pub struct Forward<'a> {
     pub inner: InnerPacket,
 }
 
+/// A tunnelled packet being analysed level by level, kept between [`Worker::carrier_packet`] and
+/// [`Worker::carrier_next`] (an 802.11 A-MSDU inside gives one innermost packet per subframe).
+pub struct TunnelWalk<'a> {
+    decap: weir_decode::tunnel::Decap<'a>,
+    /// The carriers entered so far, outermost first (no allocation: at most one per level).
+    chain: [(Uid, TunnelCid); weir_decode::tunnel::MAX_LEVELS],
+    /// The innermost carrier and the chain's length on entering each level (where a subframe resumes).
+    entry: [(Option<(Uid, TunnelCid)>, usize); weir_decode::tunnel::MAX_LEVELS + 1],
+    /// The level the walk starts from, the subframe it is at, and whether the next walk first moves on
+    /// to the next subframe.
+    start: usize,
+    subframe: u16,
+    resume: bool,
+}
+
+impl Default for TunnelWalk<'_> {
+    fn default() -> Self {
+        TunnelWalk {
+            decap: weir_decode::tunnel::Decap::default(),
+            chain: [(Uid::default(), TunnelCid::NONE); weir_decode::tunnel::MAX_LEVELS],
+            entry: [(None, 0); weir_decode::tunnel::MAX_LEVELS + 1],
+            start: 0,
+            subframe: 0,
+            resume: false,
+        }
+    }
+}
+
 /// Where a worker's tunnel events go.
 enum TunnelBook {
     /// Zeek's `Tunnel::active`, this worker's own (it sees every level of every tunnel).
@@ -109,6 +137,9 @@ pub struct Worker {
     ip_tunnels: std::collections::HashMap<((IpAddr, IpAddr), bool), IpTunnel>,
     /// The connection created (or whose tunnel parents changed) by the last `conn_level` call.
     last_new: Option<ConnRef>,
+    /// Which 802.11 A-MSDU subframe of a tunnelled frame is being analysed (0: the first, or none): keeps
+    /// the uids of connections that one frame's subframes create apart.
+    subframe: u64,
     pub stats: WorkerStats,
     now: f64,
 }
@@ -142,6 +173,7 @@ impl Worker {
             },
             ip_tunnels: std::collections::HashMap::new(),
             last_new: None,
+            subframe: 0,
             budget,
             stats: WorkerStats::default(),
             now: 0.0,
@@ -303,19 +335,21 @@ impl Worker {
         }
         self.at_packet(p);
         if cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d) {
-            self.tunnel_packet(p, d, false);
+            self.tunnel_packet(p, d);
             return;
         }
         self.conn_level(p, d, 0, None);
     }
 
     /// A packet that may carry a tunnel, for the dispatcher's carrier worker: its carrying levels are
-    /// analysed here; its innermost connection, if any, is returned for the worker that owns it.
+    /// analysed here; its innermost connection, if any, is returned for the worker that owns it. An
+    /// 802.11 A-MSDU inside has more: [`Worker::carrier_next`] with the same `walk` returns them.
     pub fn carrier_packet<'a>(
         &mut self,
         p: &PacketRef<'a>,
         d: &Decoded<'a>,
         weirds: &[DecodeWeird],
+        walk: &mut TunnelWalk<'a>,
     ) -> Option<Forward<'a>> {
         self.stats.packets += 1;
         self.stats.bytes += p.data.len() as u64;
@@ -323,14 +357,24 @@ impl Worker {
             self.out.decode_weird(p.now, w);
         }
         self.at_packet(p);
-        self.tunnel_packet(p, d, true)
+        self.tunnel_start(p, d, walk);
+        self.tunnel_walk(p, walk, true)
+    }
+
+    /// The next innermost connection of the packet [`Worker::carrier_packet`] started `walk` with (the
+    /// next A-MSDU subframe's), or None when there is none left.
+    pub fn carrier_next<'a>(&mut self, p: &PacketRef<'a>, walk: &mut TunnelWalk<'a>) -> Option<Forward<'a>> {
+        self.tunnel_walk(p, walk, true)
     }
 
     /// The innermost level of an encapsulated packet whose carriers another worker analysed: what
     /// [`Worker::tunnel_packet`] does at that level.
     fn inner_packet(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, inner: &InnerPacket) {
         self.at_packet(p);
-        if let Some(r) = self.conn_level(p, d, inner.level as usize, inner.parent) {
+        self.subframe = u64::from(inner.subframe);
+        let conn = self.conn_level(p, d, inner.level as usize, inner.parent);
+        self.subframe = 0;
+        if let Some(r) = conn {
             apply_level_info(&mut self.flows.get_mut(r).core, &inner.info);
             self.flush_weirds(r, p.now);
         }
@@ -352,27 +396,54 @@ impl Worker {
     }
 
     /// Zeek's tunnel packet analyzers: every level of an encapsulated packet is analysed (the carrying
-    /// connections, then the inner one), inner connections get `tunnel_parents`, tunnels are logged.
-    /// With `forward`, the innermost level is not analysed here but returned (see [`crate::tunnels`]).
-    fn tunnel_packet<'a>(&mut self, p: &PacketRef<'a>, d: &Decoded<'a>, forward: bool) -> Option<Forward<'a>> {
-        let cfg = Arc::clone(&self.cfg);
-        let mut decap = weir_decode::tunnel::Decap::default();
-        let mut weirds = core::mem::take(&mut self.weirds_buf);
-        weirds.clear();
+    /// connections, then the inner one), inner connections get `tunnel_parents`, tunnels are logged; an
+    /// 802.11 A-MSDU found inside repeats the levels from its own for each further subframe.
+    fn tunnel_packet<'a>(&mut self, p: &PacketRef<'a>, d: &Decoded<'a>) {
+        let mut walk = TunnelWalk::default();
+        self.tunnel_start(p, d, &mut walk);
+        self.tunnel_walk(p, &mut walk, false);
+    }
+
+    /// Decapsulates `d` into `walk`.
+    fn tunnel_start<'a>(&mut self, p: &PacketRef<'a>, d: &Decoded<'a>, walk: &mut TunnelWalk<'a>) {
         let missing = (p.wire_len as usize).saturating_sub(p.data.len());
-        {
-            let mut st = WorkerTunnelState { flows: &mut self.flows };
-            weir_decode::tunnel::decapsulate(&cfg.decode, &cfg.tunnel, d, missing, &mut st, &mut decap, &mut weirds);
+        let decap = &mut walk.decap;
+        self.decap_step(p, |cfg, st, weirds| {
+            weir_decode::tunnel::decapsulate(&cfg.decode, &cfg.tunnel, d, missing, st, decap, weirds);
+            Some(0)
+        });
+    }
+
+    /// Analyses the levels of `walk` (and of the A-MSDU subframes found inside). With `forward`, the
+    /// innermost level is not analysed here but returned (see [`crate::tunnels`]); call again for the
+    /// next one.
+    fn tunnel_walk<'a>(&mut self, p: &PacketRef<'a>, walk: &mut TunnelWalk<'a>, forward: bool) -> Option<Forward<'a>> {
+        loop {
+            if walk.resume {
+                // The next A-MSDU subframe found inside, if any: the levels from its own on again.
+                let decap = &mut walk.decap;
+                let level = self.decap_step(p, |cfg, st, weirds| {
+                    weir_decode::tunnel::next_subframe(&cfg.decode, &cfg.tunnel, st, decap, weirds)
+                })?;
+                walk.start = level;
+                walk.subframe = walk.subframe.wrapping_add(1);
+            }
+            walk.resume = true;
+            self.subframe = u64::from(walk.subframe);
+            let f = self.walk_levels(p, walk, forward);
+            self.subframe = 0;
+            if f.is_some() {
+                return f;
+            }
         }
-        for w in &weirds {
-            self.out.decode_weird(p.now, w);
-        }
-        self.weirds_buf = weirds;
-        let mut parent: Option<(Uid, TunnelCid)> = None;
-        // The carriers entered so far, outermost first (no allocation: at most one per level).
-        let mut chain_buf = [(Uid::default(), TunnelCid::NONE); weir_decode::tunnel::MAX_LEVELS];
-        let mut chain_len = 0usize;
-        for level in 0..=decap.depth {
+    }
+
+    /// The levels of `walk` from `walk.start` to the innermost.
+    fn walk_levels<'a>(&mut self, p: &PacketRef<'a>, walk: &mut TunnelWalk<'a>, forward: bool) -> Option<Forward<'a>> {
+        let decap = &walk.decap;
+        let (mut parent, mut chain_len) = walk.entry[walk.start];
+        for level in walk.start..=decap.depth {
+            walk.entry[level] = (parent, chain_len);
             if level == decap.depth && decap.inner_result.is_err() {
                 break;
             }
@@ -386,8 +457,9 @@ impl Worker {
                 }
                 let (link, data, wire_len) = decap.inner_frame?;
                 let outer_full = p.reassembled.is_some() || p.wire_len as usize <= p.data.len();
-                let chain = &chain_buf[..level.min(chain_len)];
-                let inner = InnerPacket::new(level, parent.map(|x| x.0), chain, decap.infos[level], outer_full);
+                let chain = &walk.chain[..level.min(chain_len)];
+                let mut inner = InnerPacket::new(level, parent.map(|x| x.0), chain, decap.infos[level], outer_full);
+                inner.subframe = walk.subframe;
                 return Some(Forward {
                     link,
                     data,
@@ -425,7 +497,7 @@ impl Worker {
                     Some(self.ip_tunnel(p, level, &enc))
                 };
                 if let Some(n) = next {
-                    chain_buf[chain_len] = n;
+                    walk.chain[chain_len] = n;
                     chain_len += 1;
                 }
                 parent = next;
@@ -434,7 +506,7 @@ impl Worker {
             if level > 0 {
                 if self.last_new.take().is_some() {
                     for i in 0..level.min(chain_len) {
-                        let (uid, cid) = chain_buf[i];
+                        let (uid, cid) = walk.chain[i];
                         self.register_tunnel(uid, cid);
                     }
                 }
@@ -442,6 +514,26 @@ impl Worker {
             self.last_new = None;
         }
         None
+    }
+
+    /// One step of decapsulation with this worker's connection state; its weirds are logged.
+    fn decap_step(
+        &mut self,
+        p: &PacketRef<'_>,
+        step: impl FnOnce(&EngineConfig, &mut WorkerTunnelState<'_>, &mut Vec<DecodeWeird>) -> Option<usize>,
+    ) -> Option<usize> {
+        let cfg = Arc::clone(&self.cfg);
+        let mut weirds = core::mem::take(&mut self.weirds_buf);
+        weirds.clear();
+        let r = {
+            let mut st = WorkerTunnelState { flows: &mut self.flows };
+            step(&cfg, &mut st, &mut weirds)
+        };
+        for w in &weirds {
+            self.out.decode_weird(p.now, w);
+        }
+        self.weirds_buf = weirds;
+        r
     }
 
     /// Zeek's `IPTunnelAnalyzer::ip_tunnels`: IP and GRE tunnels keyed by their address pair, with the
@@ -771,7 +863,7 @@ impl Worker {
         }
         let cfg = &self.cfg;
         // A packet can create one connection per tunnel level: the level keeps their uids apart.
-        let uid = Uid::new(cfg.seed, p.seq, level as u64);
+        let uid = Uid::new(cfg.seed, p.seq, level as u64 | self.subframe << 8);
         let mut core = ConnCore::new(key, uid, src, sport, dst, dport, proto, p.ts);
         let (kind, flip) = match tr {
             Transport::Tcp(t) => {

@@ -5,7 +5,12 @@ use crate::frag::{Config, Reassembler};
 use crate::{checksum, decode_frame_wire, decode_ip, DecodeConfig, Decoded, LinkType};
 
 /// Link types the `decode_frame` target selects with its first byte (index modulo the length).
-pub const LINK_TYPES: [u32; 16] = [1, 0, 9, 50, 101, 12, 14, 108, 113, 228, 229, 276, 239, 10, 105, 127];
+pub const LINK_TYPES: [u32; 17] = [
+    1, 0, 9, 50, 101, 12, 14, 108, 113, 228, 229, 276, 239, 10, 105, 127, AMSDU,
+];
+
+/// weir's A-MSDU subframe list, last so that the selectors of the older seeds keep their link type.
+const AMSDU: u32 = LinkType::AMSDU_SUBFRAMES.0;
 
 /// Selector byte for a link type (for building seeds); 1 (Ethernet) when unknown.
 pub fn selector(link: u32) -> u8 {
@@ -13,7 +18,8 @@ pub fn selector(link: u32) -> u8 {
 }
 
 /// `decode_frame` target: byte 0 picks the link type, byte 1 bit 0 turns on `ignore_checksums`, the
-/// rest is the frame. Every successful decode is checksummed, and its IP packet re-decoded by `decode_ip`.
+/// rest is the frame. Every successful decode is checksummed, and its IP packet re-decoded by `decode_ip`;
+/// an 802.11 A-MSDU's further subframes are decoded in turn.
 pub fn decode_frame_target(data: &[u8]) {
     let Some((&sel, rest)) = data.split_first() else {
         return;
@@ -30,14 +36,24 @@ pub fn decode_frame_target(data: &[u8]) {
     let mut weirds = Vec::new();
     // Wire length: as captured, or longer (snaplen cut) when flag bit 1 is set.
     let wire = if flags & 2 != 0 { frame.len() + 100 } else { frame.len() };
-    if decode_frame_wire(&cfg, link, frame, wire, &mut out, &mut weirds).is_ok() {
-        if let Some(ip) = out.ip {
+    let (mut link, mut frame, mut wire) = (link, frame, wire);
+    loop {
+        let ok = decode_frame_wire(&cfg, link, frame, wire, &mut out, &mut weirds).is_ok();
+        if let Some(ip) = out.ip.filter(|_| ok) {
             if checksum::should_verify(&cfg, &ip) {
                 let _ = checksum::transport_ok(&ip);
             }
             let mut out2 = Decoded::default();
             let _ = decode_ip(&cfg, ip.raw, &mut out2, &mut weirds);
         }
+        let rest = out.amsdu_rest;
+        if rest.is_empty() {
+            break;
+        }
+        // Every subframe strictly shortens what is left.
+        assert!(rest.len() < frame.len());
+        wire -= frame.len() - rest.len();
+        (link, frame) = (LinkType::AMSDU_SUBFRAMES, rest);
     }
     for w in &weirds {
         let _ = w.detail.to_string();
@@ -106,9 +122,10 @@ impl crate::tunnel::TunnelState for FuzzState {
 /// `decapsulate` target: byte 0 picks the link type (as `decode_frame`), byte 1 holds options (bit 0
 /// `ignore_checksums`, bits 1-3 `Tunnel::max_depth`, bits 4-5 the delayed confirmations), byte 2 drives
 /// the connection state (responder ports, violations); the rest is the frame. The frame is decoded, its
-/// fragments ignored, and decapsulated; every level and weird is then read back.
+/// fragments ignored, and decapsulated, with every 802.11 A-MSDU subframe found inside; every level and
+/// weird is then read back.
 pub fn decapsulate_target(data: &[u8]) {
-    use crate::tunnel::{decapsulate, Decap, TunnelConfig, MAX_LEVELS};
+    use crate::tunnel::{decapsulate, next_subframe, Decap, TunnelConfig, MAX_LEVELS};
     let [sel, flags, st, frame @ ..] = data else {
         return;
     };
@@ -130,16 +147,20 @@ pub fn decapsulate_target(data: &[u8]) {
     }
     let mut d = Decap::default();
     decapsulate(&cfg, &tcfg, &out, 0, &mut FuzzState(*st), &mut d, &mut weirds);
-    assert!(d.depth <= MAX_LEVELS && d.depth <= tcfg.max_depth.max(1));
-    assert_eq!(d.chain().len(), d.depth);
-    let _ = d.inner_tuple();
-    for lvl in &d.levels[..=d.depth] {
-        if let Some(ip) = lvl.ip {
-            // Every level is a view into the frame.
-            let (s, e) = (frame.as_ptr() as usize, frame.as_ptr() as usize + frame.len());
-            let p = ip.raw.as_ptr() as usize;
-            assert!(ip.raw.is_empty() || (p >= s && p + ip.raw.len() <= e));
+    let mut resumed = Some(0);
+    while let Some(from) = resumed {
+        assert!(from <= d.depth && d.depth <= MAX_LEVELS && d.depth <= tcfg.max_depth.max(1));
+        assert_eq!(d.chain().len(), d.depth);
+        let _ = d.inner_tuple();
+        for lvl in &d.levels[..=d.depth] {
+            if let Some(ip) = lvl.ip {
+                // Every level is a view into the frame.
+                let (s, e) = (frame.as_ptr() as usize, frame.as_ptr() as usize + frame.len());
+                let p = ip.raw.as_ptr() as usize;
+                assert!(ip.raw.is_empty() || (p >= s && p + ip.raw.len() <= e));
+            }
         }
+        resumed = next_subframe(&cfg, &tcfg, &mut FuzzState(*st), &mut d, &mut weirds);
     }
     for w in &weirds {
         let _ = w.log_name();

@@ -6,9 +6,9 @@
 //! damage starts.
 //!
 //! Layers: Ethernet, 802.1Q/802.1ad at any depth, MPLS, PBB, VN-Tag, Cisco FabricPath, PPPoE, PPP,
-//! Linux cooked (SLL, SLL2), raw IP, null/loopback; IPv4 (options, header checksum), IPv6 with extension
-//! headers; TCP, UDP, ICMP, ICMPv6, and any other IP protocol as opaque payload. IP fragments are
-//! reassembled by [`frag::Reassembler`], bounded in memory.
+//! Linux cooked (SLL, SLL2), raw IP, null/loopback, IEEE 802.11 (radiotap, LLC/SNAP, A-MSDU); IPv4
+//! (options, header checksum), IPv6 with extension headers; TCP, UDP, ICMP, ICMPv6, and any other IP
+//! protocol as opaque payload. IP fragments are reassembled by [`frag::Reassembler`], bounded in memory.
 //!
 //! ```
 //! use weir_decode::{checksum, decode_frame, frag, DecodeConfig, Decoded, LinkType, Transport};
@@ -43,6 +43,7 @@ pub mod fuzzing;
 mod ip;
 mod link;
 pub mod tunnel;
+mod wifi;
 
 pub use ip::decode_ip;
 pub use link::{decode_frame, decode_frame_wire};
@@ -65,6 +66,13 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// IEEE 802.11 (monitor mode without radio header; also what Aruba GRE carries).
+    pub const IEEE802_11: LinkType = LinkType(105);
+    /// IEEE 802.11 behind a radiotap header.
+    pub const IEEE802_11_RADIO: LinkType = LinkType(127);
+    /// weir's own (no pcap file has it): the A-MSDU subframes left after one, as
+    /// [`Decoded::amsdu_rest`] gives them. Outside the 26 bits a pcap link type field holds.
+    pub const AMSDU_SUBFRAMES: LinkType = LinkType(0x8000_0802);
 }
 
 /// Decoding settings (Zeek's `ignore_checksums`, `ignore_checksums_nets`, analyzer depth limit).
@@ -257,6 +265,9 @@ pub struct Decoded<'a> {
     /// None for fragments (until reassembled) and for packets Zeek's IP analyzer consumes itself
     /// (IPv6 ESP and Mobility headers), in which cases decoding returns `Ok(())`.
     pub transport: Option<Transport<'a>>,
+    /// An 802.11 A-MSDU's subframes after the one decoded, when Zeek would analyse them (empty otherwise):
+    /// decode them with [`LinkType::AMSDU_SUBFRAMES`] as a packet of their own.
+    pub amsdu_rest: &'a [u8],
 }
 
 /// Which log row a decode weird belongs to (Zeek's net_weird vs flow_weird).

@@ -5,6 +5,7 @@
 //! or stops: `Stop::NotIp` where Zeek would report an unknown protocol (no weird), `Stop::Malformed`
 //! after pushing the weird Zeek raises. Weird sources are Zeek's canonical analyzer names.
 
+use crate::wifi::{self, Amsdu};
 use crate::{
     be16, ip, mac_at, push_weird, Addl, DecodeConfig, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, WeirdScope,
 };
@@ -55,6 +56,14 @@ pub(crate) enum Layer {
     Llc,
     Snap,
     Novell,
+    /// Radiotap header (DLT 127), Zeek's `IEEE802_11_RADIO`.
+    Radiotap,
+    /// 802.11 header (DLT 105).
+    Ieee80211,
+    /// A-MSDU subframe header: part of Zeek's `IEEE802_11` analyzer, not an analyzer of its own.
+    Amsdu,
+    /// LLC/SNAP of an 802.11 MSDU: part of Zeek's `IEEE802_11` analyzer as well.
+    WifiLlc,
     Ip,
 }
 
@@ -78,8 +87,15 @@ impl Layer {
             Layer::Llc => "LLC",
             Layer::Snap => "SNAP",
             Layer::Novell => "NOVELL_802_3",
+            Layer::Radiotap => "IEEE802_11_RADIO",
+            Layer::Ieee80211 | Layer::Amsdu | Layer::WifiLlc => "IEEE802_11",
             Layer::Ip => "IP",
         }
+    }
+
+    /// A step inside one Zeek analyzer rather than a forward to the next (no depth counted).
+    fn internal(self) -> bool {
+        matches!(self, Layer::Amsdu | Layer::WifiLlc)
     }
 }
 
@@ -123,7 +139,7 @@ const SLL2_LEN: usize = 20;
 const MAX_8023_LEN: u16 = 1500;
 const MIN_ETHERTYPE: u16 = 1536;
 
-type Step<'a> = Result<(Layer, &'a [u8]), Stop>;
+pub(crate) type Step<'a> = Result<(Layer, &'a [u8]), Stop>;
 
 fn ether_dispatch(from: Layer, proto: u16) -> Result<Layer, Stop> {
     use ethertype::*;
@@ -480,12 +496,16 @@ pub fn decode_frame<'a>(
 ///
 /// `wire_len` is the packet's length on the wire (pcap `orig_len`): Zeek raises `truncated_IP_len` only when
 /// the IP total length exceeds the wire length, and analyses a snaplen-cut packet as far as it was captured.
-/// `out` is overwritten (`link`, `ip`, `transport`); weirds are appended to `weirds`.
+/// `out` is overwritten (`link`, `ip`, `transport`, `amsdu_rest`); weirds are appended to `weirds`.
 ///
 /// Link types: Zeek's root table (Ethernet 1, Linux SLL 113, SLL2 276, NFLOG 239, NULL 0, PPP 9,
-/// PPP serial 50), DLT_LOOP 108 (big-endian AF, a weir extension), FDDI / 802.11 / radiotap
-/// (10, 105, 127: not implemented, `Stop::NotIp`), and every other value as raw IP (Zeek's root default
-/// analyzer is IP: DLT_RAW 101, 12, 14, IPV4 228, IPV6 229).
+/// PPP serial 50, 802.11 105, radiotap 127), DLT_LOOP 108 (big-endian AF, a weir extension), FDDI 10
+/// (not implemented, `Stop::NotIp`), weir's [`LinkType::AMSDU_SUBFRAMES`], and every other value as raw
+/// IP (Zeek's root default analyzer is IP: DLT_RAW 101, 12, 14, IPV4 228, IPV6 229).
+///
+/// An 802.11 A-MSDU decodes to its first subframe; when Zeek would go on to the next one,
+/// `out.amsdu_rest` is not empty (whatever the result, e.g. after an ARP subframe) and is decoded next
+/// with link type [`LinkType::AMSDU_SUBFRAMES`] and a wire length shortened by the bytes before it.
 pub fn decode_frame_wire<'a>(
     cfg: &DecodeConfig,
     link: LinkType,
@@ -497,8 +517,9 @@ pub fn decode_frame_wire<'a>(
     out.link = LinkMeta::default();
     out.ip = None;
     out.transport = None;
+    out.amsdu_rest = &[];
     let mut cx = Ctx { cfg, weirds, depth: 0 };
-    let mut layer = match link.0 {
+    let layer = match link.0 {
         1 => Layer::Ethernet,
         9 => Layer::Ppp,
         50 => Layer::PppSerial,
@@ -507,44 +528,80 @@ pub fn decode_frame_wire<'a>(
         0 => Layer::Null,
         108 => Layer::Loop,
         239 => Layer::NfLog,
-        10 | 105 | 127 => return Err(Stop::NotIp),
+        105 => Layer::Ieee80211,
+        127 => Layer::Radiotap,
+        _ if link == LinkType::AMSDU_SUBFRAMES => Layer::Amsdu,
+        10 => return Err(Stop::NotIp),
         _ => Layer::Ip,
     };
     cx.enter(Layer::Root.name(), WeirdScope::Net)?;
+    let mut amsdu = Amsdu::default();
+    let r = walk(&mut cx, layer, frame, wire_len, out, &mut amsdu);
+    if let Some(rest) = amsdu.rest {
+        // Zeek's A-MSDU loop stops at a subframe its inner analyzers refused.
+        if r.is_ok() || amsdu.arp_ok {
+            out.amsdu_rest = rest;
+        } else {
+            cx.weird(
+                Weird::invalid_802_11_amsdu_inner_packet,
+                WeirdScope::Net,
+                Layer::Ieee80211.name(),
+            );
+            return Err(Stop::Malformed);
+        }
+    }
+    r
+}
+
+/// The layers from `layer` down to IP, then IP and the transport header.
+fn walk<'a>(
+    cx: &mut Ctx<'_>,
+    mut layer: Layer,
+    frame: &'a [u8],
+    wire_len: usize,
+    out: &mut Decoded<'a>,
+    amsdu: &mut Amsdu<'a>,
+) -> Result<(), Stop> {
     let mut data = frame;
     let meta = &mut out.link;
     while layer != Layer::Ip {
         let (next, rest) = match layer {
-            Layer::Ethernet => ethernet(&mut cx, meta, data),
-            Layer::Vlan => vlan(&mut cx, meta, data),
-            Layer::Mpls => mpls(&mut cx, data),
-            Layer::Pbb => pbb(&mut cx, data),
-            Layer::VnTag => vntag(&mut cx, data),
-            Layer::Pppoe => pppoe(&mut cx, meta, data),
-            Layer::Ppp => ppp(&mut cx, data),
-            Layer::PppSerial => ppp_serial(&mut cx, data),
-            Layer::Sll => sll(&mut cx, meta, data),
-            Layer::Sll2 => sll2(&mut cx, meta, data),
-            Layer::Null => null(&mut cx, data, false),
-            Layer::Loop => null(&mut cx, data, true),
-            Layer::NfLog => nflog(&mut cx, data),
-            Layer::Llc => llc(&mut cx, data),
-            Layer::Snap => snap(&mut cx, data),
+            Layer::Ethernet => ethernet(cx, meta, data),
+            Layer::Vlan => vlan(cx, meta, data),
+            Layer::Mpls => mpls(cx, data),
+            Layer::Pbb => pbb(cx, data),
+            Layer::VnTag => vntag(cx, data),
+            Layer::Pppoe => pppoe(cx, meta, data),
+            Layer::Ppp => ppp(cx, data),
+            Layer::PppSerial => ppp_serial(cx, data),
+            Layer::Sll => sll(cx, meta, data),
+            Layer::Sll2 => sll2(cx, meta, data),
+            Layer::Null => null(cx, data, false),
+            Layer::Loop => null(cx, data, true),
+            Layer::NfLog => nflog(cx, data),
+            Layer::Llc => llc(cx, data),
+            Layer::Snap => snap(cx, data),
             Layer::Novell => {
                 // Zeek's NOVELL_802_3 analyzer has no default analyzer to forward to.
                 cx.weird(Weird::no_suitable_analyzer_found, WeirdScope::Net, layer.name());
                 Err(Stop::Malformed)
             }
+            Layer::Radiotap => wifi::radiotap(cx, data),
+            Layer::Ieee80211 => wifi::ieee802_11(cx, meta, data),
+            Layer::Amsdu => wifi::amsdu_subframe(cx, meta, data, amsdu),
+            Layer::WifiLlc => wifi::llc_snap(cx, meta, data, amsdu),
             Layer::Root | Layer::Ip => Err(Stop::Malformed),
         }?;
-        cx.enter(layer.name(), WeirdScope::Net)?;
+        if !next.internal() {
+            cx.enter(layer.name(), WeirdScope::Net)?;
+        }
         layer = next;
         data = rest;
     }
     // Where the IP header starts in the frame (Zeek's `hdr_size`); `data` is always a sub-slice of `frame`.
     let hdr_size = (data.as_ptr() as usize).saturating_sub(frame.as_ptr() as usize);
     ip::analyze(
-        &mut cx,
+        cx,
         data,
         ip::Lens {
             cap_len: frame.len(),

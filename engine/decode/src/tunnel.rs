@@ -46,8 +46,6 @@
 //!
 //! ## Differences from Zeek
 //!
-//! * Aruba GRE carries 802.11 frames (inner link type 105); weir-decode has no 802.11 layer, so the inner
-//!   packet decodes to `Stop::NotIp`.
 //! * Zeek's `PacketAnalyzer::max_depth` (25) counts analyzers across tunnel levels; here every inner packet
 //!   starts a fresh count.
 //! * GTPv1 control messages are not parsed: binpac exceptions inside their information elements (an
@@ -287,8 +285,8 @@ pub struct LevelInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Inner<'a> {
     pub kind: TunnelType,
-    /// The inner packet's first layer: [`LinkType::ETHERNET`], [`LinkType::RAW`] (IP), or 105 (802.11, Aruba:
-    /// not decoded by weir).
+    /// The inner packet's first layer: [`LinkType::ETHERNET`], [`LinkType::RAW`] (IP), or
+    /// [`LinkType::IEEE802_11`] (Aruba).
     pub link: LinkType,
     /// The inner packet: a slice of the outer buffer.
     pub data: &'a [u8],
@@ -517,7 +515,7 @@ pub fn gre(payload: &[u8]) -> Step<'_> {
             if len <= gre_len {
                 return w(Weird::truncated_GRE);
             }
-            link = LinkType(105);
+            link = LinkType::IEEE802_11;
         }
     } else if proto_typ != 0x880b {
         // Enhanced GRE payload must be PPTP.
@@ -904,6 +902,9 @@ pub struct Decap<'a> {
     /// wire length. Decoding it again with [`crate::decode_frame_wire`] gives `levels[depth]` back, so
     /// the innermost packet can be handed to another thread without its carriers.
     pub inner_frame: Option<(LinkType, &'a [u8], usize)>,
+    /// `amsdu[i]`: the 802.11 A-MSDU subframes of `levels[i]`'s frame still to analyse, and how many bytes
+    /// of them were not captured; see [`next_subframe`].
+    pub amsdu: [Option<(&'a [u8], usize)>; MAX_LEVELS + 1],
 }
 
 impl Default for Decap<'_> {
@@ -915,6 +916,7 @@ impl Default for Decap<'_> {
             depth: 0,
             inner_result: Ok(()),
             inner_frame: None,
+            amsdu: [None; MAX_LEVELS + 1],
         }
     }
 }
@@ -984,6 +986,54 @@ pub fn decapsulate<'a, S: TunnelState>(
     out.depth = 0;
     out.inner_result = Ok(());
     out.inner_frame = None;
+    out.amsdu = [None; MAX_LEVELS + 1];
+    walk(cfg, tcfg, wire_missing, state, out, weirds);
+}
+
+/// Goes on with the next 802.11 A-MSDU subframe found inside a tunnel by [`decapsulate`] (or by an
+/// earlier call): Zeek analyses each subframe as a packet inside the same encapsulations. The deepest
+/// pending subframe is decoded into `out.levels[level]` and decapsulated further from there; levels
+/// below `level` are unchanged and were analysed already. Returns that level, or None when no subframe
+/// is left.
+pub fn next_subframe<'a, S: TunnelState>(
+    cfg: &DecodeConfig,
+    tcfg: &TunnelConfig,
+    state: &mut S,
+    out: &mut Decap<'a>,
+    weirds: &mut Vec<DecodeWeird>,
+) -> Option<usize> {
+    let level = out.amsdu.iter().rposition(Option::is_some)?;
+    let (rest, missing) = out.amsdu[level].take()?;
+    let wire = rest.len() + missing;
+    let first = weirds.len();
+    let mut dec = Decoded::default();
+    let r = decode_frame_wire(cfg, LinkType::AMSDU_SUBFRAMES, rest, wire, &mut dec, weirds);
+    for w in &mut weirds[first..] {
+        w.in_tunnel = true;
+    }
+    out.levels[level] = dec;
+    out.depth = level;
+    for info in &mut out.infos[level..] {
+        *info = LevelInfo::default();
+    }
+    out.inner_result = r;
+    out.inner_frame = Some((LinkType::AMSDU_SUBFRAMES, rest, wire));
+    out.amsdu[level] = (!dec.amsdu_rest.is_empty()).then_some((dec.amsdu_rest, missing));
+    if r.is_ok() {
+        walk(cfg, tcfg, missing, state, out, weirds);
+    }
+    Some(level)
+}
+
+/// The decapsulation loop of [`decapsulate`], from `out.levels[out.depth]` on.
+fn walk<S: TunnelState>(
+    cfg: &DecodeConfig,
+    tcfg: &TunnelConfig,
+    wire_missing: usize,
+    state: &mut S,
+    out: &mut Decap<'_>,
+    weirds: &mut Vec<DecodeWeird>,
+) {
     let max_depth = tcfg.max_depth.min(MAX_LEVELS);
     let mut missing = wire_missing;
     loop {
@@ -1197,6 +1247,7 @@ pub fn decapsulate<'a, S: TunnelState>(
         out.levels[level + 1] = dec;
         out.inner_result = r;
         out.inner_frame = Some((inner.link, inner.data, wire));
+        out.amsdu[level + 1] = (!dec.amsdu_rest.is_empty()).then_some((dec.amsdu_rest, missing));
         if r.is_err() {
             return;
         }
@@ -1387,6 +1438,48 @@ mod tests {
         ip4(47, O1, O2, &g)
     }
 
+    /// Aruba GRE (0x8200) carrying an 802.11 QoS data frame (From DS) that is an A-MSDU of `msdus`, each
+    /// behind LLC/SNAP for IPv4, then `tail`.
+    fn aruba_amsdu(msdus: &[Vec<u8>], tail: &[u8]) -> Vec<u8> {
+        let mut w = vec![0x88, 0x02, 0, 0];
+        w.extend_from_slice(&[1; 18]);
+        w.extend_from_slice(&[0, 0, 0x80, 0]);
+        for m in msdus {
+            let body = [&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00][..], m].concat();
+            w.extend_from_slice(&[2; 12]);
+            w.extend_from_slice(&(body.len() as u16).to_be_bytes());
+            w.extend_from_slice(&body);
+            w.resize(w.len() + body.len() % 4, 0);
+        }
+        w.extend_from_slice(tail);
+        gre_frame(&[0, 0, 0x82, 0x00], &w)
+    }
+
+    #[test]
+    fn aruba_amsdu_subframes_one_by_one() {
+        // A-MSDU: DNS 10.0.0.1 -> 10.0.0.2, then IPv4-in-IPv4 carrying it, then a cut subframe.
+        let tunnelled = ip4(4, [10, 9, 9, 1], [10, 9, 9, 2], &inner4());
+        let f = aruba_amsdu(&[inner4(), tunnelled], &[7; 5]);
+        let cfg = DecodeConfig::default();
+        let tcfg = TunnelConfig::default();
+        let (mut out, mut w) = run(&f, &tcfg);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!((out.depth, out.chain()[0].kind), (1, TunnelType::Gre));
+        inner_is_dns(&out);
+        // The second subframe: an IP tunnel inside, analysed from level 1 on.
+        assert_eq!(next_subframe(&cfg, &tcfg, &mut Stateless, &mut out, &mut w), Some(1));
+        assert_eq!((out.depth, out.chain()[1].kind), (2, TunnelType::Ip));
+        assert_eq!(out.chain()[0].kind, TunnelType::Gre);
+        inner_is_dns(&out);
+        // The third is cut: its weird is about a packet inside a tunnel.
+        assert_eq!(next_subframe(&cfg, &tcfg, &mut Stateless, &mut out, &mut w), Some(1));
+        assert_eq!(out.depth, 1);
+        assert!(out.inner_result.is_err());
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].log_name(), "truncated_802_11_amsdu_header_in_tunnel");
+        assert_eq!(next_subframe(&cfg, &tcfg, &mut Stateless, &mut out, &mut w), None);
+    }
+
     #[test]
     fn gre_cases() {
         // Version 0, key + sequence, IPv4.
@@ -1418,12 +1511,12 @@ mod tests {
         e3.extend_from_slice(&[0u8; 8]);
         e3.extend_from_slice(&eth(0x0800, &inner4()));
         inner_is_dns(&run(&gre_frame(&[0, 0, 0x22, 0xeb], &e3), &TunnelConfig::default()).0);
-        // Aruba: 802.11, which weir does not decode.
+        // Aruba: 802.11 frames.
         let s = gre(&[0, 0, 0x82, 0x00, 1, 2, 3]);
         assert!(matches!(
             s,
             Step::Inner(Inner {
-                link: LinkType(105),
+                link: LinkType::IEEE802_11,
                 ..
             })
         ));

@@ -34,7 +34,7 @@ use weir_engine::dispatch::flow_lane;
 use weir_engine::logs::WeirdOut;
 use weir_engine::tunnels::{InnerPacket, TunnelRegistry};
 use weir_engine::weird_out_for;
-use weir_engine::worker::{PacketRef, Worker};
+use weir_engine::worker::{PacketRef, TunnelWalk, Worker};
 use weir_logs::{LogConfig, Logs};
 
 /// `PACKET_FANOUT` modes (Zeek's `AF_Packet::FanoutMode`, plus LB for experiments).
@@ -802,36 +802,39 @@ fn worker_loop(
                 w.packet_decoded(&p, res, &d, &weirds);
                 continue;
             }
-            let Some(f) = w.carrier_packet(&p, &d, &weirds) else {
-                continue;
-            };
-            let owner = flow_lane(&f.decoded, ctx.n);
-            if owner == ctx.index {
-                rep.tunnelled += 1;
-                let ip = PacketRef {
-                    link: f.link,
-                    data: f.data,
-                    wire_len: f.wire_len as u32,
-                    inner: Some(&f.inner),
-                    ..p
-                };
-                w.packet(&ip);
-                continue;
-            }
-            let mut buf = ctx.pool_rx.try_recv().unwrap_or_default();
-            buf.extend_from_slice(f.data);
-            match ctx.fwd_tx[owner].try_send(Fwd {
-                ts: p.ts,
-                meta: LinkMeta::default(),
-                data: buf,
-                seq: Some(p.seq),
-                link: f.link,
-                wire_len: f.wire_len as u32,
-                inner: Some(f.inner),
-                from: ctx.index,
-            }) {
-                Ok(()) => rep.forwarded_out += 1,
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => rep.forward_drops += 1,
+            // One innermost packet, or one per 802.11 A-MSDU subframe inside.
+            let mut walk = TunnelWalk::default();
+            let mut next = w.carrier_packet(&p, &d, &weirds, &mut walk);
+            while let Some(f) = next {
+                let owner = flow_lane(&f.decoded, ctx.n);
+                if owner == ctx.index {
+                    rep.tunnelled += 1;
+                    let ip = PacketRef {
+                        link: f.link,
+                        data: f.data,
+                        wire_len: f.wire_len as u32,
+                        inner: Some(&f.inner),
+                        ..p
+                    };
+                    w.packet(&ip);
+                } else {
+                    let mut buf = ctx.pool_rx.try_recv().unwrap_or_default();
+                    buf.extend_from_slice(f.data);
+                    match ctx.fwd_tx[owner].try_send(Fwd {
+                        ts: p.ts,
+                        meta: LinkMeta::default(),
+                        data: buf,
+                        seq: Some(p.seq),
+                        link: f.link,
+                        wire_len: f.wire_len as u32,
+                        inner: Some(f.inner),
+                        from: ctx.index,
+                    }) {
+                        Ok(()) => rep.forwarded_out += 1,
+                        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => rep.forward_drops += 1,
+                    }
+                }
+                next = w.carrier_next(&p, &mut walk);
             }
         }
         drop(block);
