@@ -293,7 +293,7 @@ impl Dispatcher {
         let lane = self.lane_of(&d);
         if let (0, Lanes::Threads { local, .. }) = (lane, &mut self.lanes) {
             local.packet_decoded(&p, Ok(()), &d, &self.weirds);
-            return;
+            return rest;
         }
         self.enqueue(lane, ts, seq, link, data, wire_len, None, None);
         rest
