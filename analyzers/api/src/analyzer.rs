@@ -84,6 +84,23 @@ pub trait Context {
     fn weird_named(&mut self, name: &str, addl: Option<&str>, source: &str);
     /// Emit one row of a log stream the analyzer declared in [`AnalyzerInfo::logs`].
     fn log(&mut self, stream: &'static str, row: &[Option<Value<'_>>]);
+    /// Emit a row unless a row with the same `key` went to `stream` less than `keep_for` seconds of
+    /// network time before `at` (Zeek's de-duplication sets with `&create_expire`, such as
+    /// `X509::known_log_certs` with `X509::relog_known_certificates_after`); at most `max_keys` keys are
+    /// remembered, and `keep_for` 0 writes every row. The decision is the run's, as one Zeek process makes
+    /// it, whatever the number of workers. (The default body always writes, for test doubles.)
+    fn log_once(
+        &mut self,
+        stream: &'static str,
+        key: &[u8],
+        at: f64,
+        keep_for: f64,
+        max_keys: usize,
+        row: &[Option<Value<'_>>],
+    ) {
+        let _ = (key, at, keep_for, max_keys);
+        self.log(stream, row);
+    }
     /// Adds the connection's history letter `code` once (Zeek's `CheckHistory` with an analyzer mask),
     /// e.g. `X` when an analyzer limit is reached.
     fn history_once(&mut self, code: u8);

@@ -93,6 +93,8 @@ impl std::fmt::Debug for Analysis {
 #[derive(Default)]
 pub struct WorkerStates {
     slots: Vec<Option<Box<dyn Any + Send>>>,
+    /// Run-wide state (log de-duplication) and where in one process's order of work the worker is.
+    pub(crate) book: crate::ordered::Book,
 }
 
 /// Everything an analyzer call needs besides the analyzer.
@@ -185,6 +187,33 @@ impl Context for Cx<'_, '_> {
     }
     fn log(&mut self, stream: &'static str, row: &[Option<Value<'_>>]) {
         self.env.out.write_named(stream, row);
+    }
+    fn log_once(
+        &mut self,
+        stream: &'static str,
+        key: &[u8],
+        at: f64,
+        keep_for: f64,
+        max_keys: usize,
+        row: &[Option<Value<'_>>],
+    ) {
+        if keep_for <= 0.0 {
+            return self.log(stream, row);
+        }
+        let Some(id) = self.env.out.named_stream(stream) else {
+            return;
+        };
+        let mut line = Vec::new();
+        self.env.out.handle.format(id, row, &mut line);
+        let ev = crate::ordered::Event::LogOnce {
+            stream: id,
+            key: key.into(),
+            at,
+            keep_for,
+            max_keys,
+            line,
+        };
+        self.env.states.book.event(ev, 1, self.env.out);
     }
     fn history_once(&mut self, code: u8) {
         // Zeek's session-level masks for analyzer history letters (HIST_ANALYZER_LIMIT_REACHED = 0x400).

@@ -106,7 +106,7 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
     }
     // The next batch may hold more packets at the last mark: events before it are all out.
     if let Some(&last) = b.marks.last() {
-        w.sync_tunnels(last);
+        w.sync_run_state(last);
     }
 }
 
@@ -359,8 +359,8 @@ impl Dispatcher {
                 local.advance(now);
                 carrier.advance(now);
                 // Events before `now` are all out of these two (the packets at `now` are still to come).
-                local.sync_tunnels(now);
-                carrier.sync_tunnels(now);
+                local.sync_run_state(now);
+                carrier.sync_run_state(now);
                 for i in 0..current.len() {
                     current[i].marks.push(now);
                     if current[i].marks.len() >= BATCH_MARKS {
@@ -462,7 +462,7 @@ impl Dispatcher {
                 }
                 for w in [&mut local, &mut carrier] {
                     w.finish();
-                    w.sync_tunnels(f64::INFINITY);
+                    w.sync_run_state(f64::INFINITY);
                 }
                 Finished {
                     workers: vec![*local],

@@ -28,6 +28,7 @@ pub mod dispatch;
 pub mod flows;
 pub mod key;
 pub mod logs;
+pub mod ordered;
 pub mod ports;
 pub mod site;
 pub mod tcp;
@@ -38,9 +39,9 @@ pub mod worker;
 use config::EngineConfig;
 use dispatch::{run_batch, Batch, Dispatcher, Lanes};
 use logs::{conn_schema, WeirdOut};
+use ordered::Registry;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use tunnels::TunnelRegistry;
 use weir_capture::filter::Filter;
 use weir_capture::{CaptureError, PcapReader};
 use weir_logs::{LogConfig, Logs, WeirdPolicy};
@@ -217,7 +218,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
 
     let mut handles = Vec::new();
     // Several workers share `Tunnel::active` (source 0 is the dispatcher's carrier, see `tunnels`).
-    let registry = (n > 1).then(|| Arc::new(TunnelRegistry::new(n + 1, weird_out_for(&logs, &analyzer_paths))));
+    let registry = (n > 1).then(|| Arc::new(Registry::new(n + 1, weird_out_for(&logs, &analyzer_paths))));
     let lanes = if n == 1 {
         Lanes::Inline(
             Box::new(Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths))),
@@ -231,7 +232,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
             let mut w = Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths));
             if let Some(reg) = &registry {
                 // Source 0 is the carrier.
-                w.share_tunnels(Arc::clone(reg), i + 1);
+                w.share_run_state(Arc::clone(reg), i + 1);
             }
             w
         };
@@ -249,7 +250,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
                             let _ = back.try_send(b);
                         }
                         w.finish();
-                        w.sync_tunnels(f64::INFINITY);
+                        w.sync_run_state(f64::INFINITY);
                         (w.stats, w.take_capture_loss())
                     })
                     .expect("spawn worker thread"),
@@ -257,7 +258,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         }
         let mut carrier = Worker::new(Arc::clone(&cfg), weird_out_for(&logs, &analyzer_paths));
         if let Some(reg) = &registry {
-            carrier.share_tunnels(Arc::clone(reg), 0);
+            carrier.share_run_state(Arc::clone(reg), 0);
         }
         Lanes::Threads {
             tx: txs,

@@ -64,6 +64,11 @@ impl WeirdOut {
         }
     }
 
+    /// The stream of an analyzer's log, by path (None when disabled or unknown).
+    pub fn named_stream(&self, path: &str) -> Option<StreamId> {
+        self.named.iter().find(|(p, _)| *p == path).map(|&(_, id)| id)
+    }
+
     /// A weird event through the policy to weird.log.
     pub fn emit_event(&mut self, ev: &WeirdEvent<'_>) {
         self.emit(ev)

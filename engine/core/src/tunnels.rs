@@ -13,9 +13,9 @@
 //! appears inside it and CLOSEd when its carrying UDP connection goes away. The workers that see the new
 //! inner connections and the carrier that removes the carrying connection run on different threads, so
 //! each of them records its tunnel events with the network time and packet position at which a single
-//! process would have raised them, and the [`TunnelRegistry`] replays the events of all threads in that
-//! order once every thread has passed them. The rows are the ones one Zeek process writes, for any
-//! number of workers.
+//! process would have raised them, and the run's [`crate::ordered::Registry`] replays the events of all
+//! threads in that order once every thread has passed them. The rows are the ones one Zeek process
+//! writes, for any number of workers.
 
 use crate::conn::ConnCore;
 use crate::flows::FlowTable;
@@ -23,8 +23,6 @@ use crate::key::ConnKey;
 use crate::logs::WeirdOut;
 use crate::uid::Uid;
 use core::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
 use weir_api::log::Value;
 use weir_decode::tunnel::{LevelInfo, TunnelType, MAX_LEVELS};
 
@@ -136,22 +134,6 @@ impl InnerPacket {
     }
 }
 
-/// When, in one process's order of work, a tunnel event happened: network time, then the phase (timers
-/// fire before the packets of their time; the connections left at the end are flushed last), then the
-/// packet's position and level, then removals before registrations within one level.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
-pub(crate) struct EventKey {
-    pub t: f64,
-    pub phase: u8,
-    pub seq: u64,
-    pub level: u8,
-    pub sub: u8,
-}
-
-pub(crate) const PHASE_TIMERS: u8 = 0;
-pub(crate) const PHASE_PACKET: u8 = 1;
-pub(crate) const PHASE_END: u8 = 2;
-
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum TunnelEvent {
     /// Zeek's `Tunnel::register`.
@@ -161,7 +143,7 @@ pub(crate) enum TunnelEvent {
 }
 
 /// Zeek's `Tunnel::active` and the rows it writes. One per process (single worker) or shared by the
-/// carrier and every worker through a [`TunnelRegistry`].
+/// carrier and every worker through a [`crate::ordered::Registry`].
 #[derive(Default)]
 pub(crate) struct ActiveTunnels {
     active: Vec<(TunnelCid, Uid)>,
@@ -209,89 +191,6 @@ fn tunnel_row(out: &mut WeirdOut, now: f64, uid: Uid, cid: TunnelCid, action: &'
         Some(Value::Enum(action)),
     ];
     out.write_named("tunnel", &row);
-}
-
-/// `Tunnel::active` shared by the threads of one run: events arrive from each source (the carrier and
-/// every worker) in that source's order, each source says how far it has got, and events are applied in
-/// [`EventKey`] order once no source can still send an earlier one.
-pub struct TunnelRegistry {
-    /// Per source: every event with a network time before this (an `f64`'s bits) has been submitted.
-    progress: Vec<AtomicU64>,
-    /// Events are waiting (sources with nothing to submit then still try to apply them).
-    waiting: AtomicBool,
-    state: Mutex<RegistryState>,
-}
-
-struct RegistryState {
-    pending: Vec<(EventKey, TunnelEvent)>,
-    active: ActiveTunnels,
-    out: WeirdOut,
-}
-
-impl TunnelRegistry {
-    /// A registry for `sources` threads, writing tunnel.log through `out`.
-    pub fn new(sources: usize, out: WeirdOut) -> TunnelRegistry {
-        TunnelRegistry {
-            progress: (0..sources)
-                .map(|_| AtomicU64::new(f64::NEG_INFINITY.to_bits()))
-                .collect(),
-            waiting: AtomicBool::new(false),
-            state: Mutex::new(RegistryState {
-                pending: Vec::new(),
-                active: ActiveTunnels::default(),
-                out,
-            }),
-        }
-    }
-
-    /// Source `source` hands over its events (in its own order) and says it will send no event earlier
-    /// than network time `upto`. Cheap when there is nothing to do: no lock is taken.
-    pub(crate) fn submit(&self, source: usize, events: &mut Vec<(EventKey, TunnelEvent)>, upto: f64) {
-        if !events.is_empty() {
-            let mut st = self.lock();
-            st.pending.append(events);
-            self.waiting.store(true, Ordering::Release);
-        }
-        if let Some(p) = self.progress.get(source) {
-            p.store(upto.to_bits(), Ordering::Release);
-        }
-        if self.waiting.load(Ordering::Acquire) {
-            let mut st = self.lock();
-            self.apply_ready(&mut st);
-        }
-    }
-
-    /// Every source has finished: applies what is left and flushes tunnel.log.
-    pub fn finish(&self) {
-        for p in &self.progress {
-            p.store(f64::INFINITY.to_bits(), Ordering::Release);
-        }
-        let mut st = self.lock();
-        self.apply_ready(&mut st);
-        st.out.flush();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, RegistryState> {
-        // A source that panicked while holding the lock left whole events behind: keep going.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn apply_ready(&self, st: &mut RegistryState) {
-        let upto = self
-            .progress
-            .iter()
-            .map(|p| f64::from_bits(p.load(Ordering::Acquire)))
-            .fold(f64::INFINITY, f64::min);
-        // Stable: events with equal keys keep their source's order (a chain registers outermost first).
-        st.pending
-            .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
-        let n = st.pending.iter().take_while(|(k, _)| k.t < upto).count();
-        let RegistryState { pending, active, out } = st;
-        for (k, ev) in pending.drain(..n) {
-            active.apply_and_log(k.t, &ev, out);
-        }
-        self.waiting.store(!pending.is_empty(), Ordering::Release);
-    }
 }
 
 /// The worker's answers to the tunnel analyzers' questions about carrying UDP connections.
@@ -413,22 +312,5 @@ mod tests {
             Some("Tunnel::DISCOVER"),
             "rediscovered after close"
         );
-    }
-
-    #[test]
-    fn event_keys_order_like_one_process() {
-        let k = |t: f64, phase: u8, seq: u64, level: u8, sub: u8| EventKey {
-            t,
-            phase,
-            seq,
-            level,
-            sub,
-        };
-        // Timers at a time fire before that time's packets; packets in input order; the end last.
-        assert!(k(5.0, PHASE_TIMERS, 9, 0, 0) < k(5.0, PHASE_PACKET, 1, 0, 0));
-        assert!(k(5.0, PHASE_PACKET, 1, 2, 1) < k(5.0, PHASE_PACKET, 2, 0, 0));
-        assert!(k(5.0, PHASE_PACKET, 1, 1, 0) < k(5.0, PHASE_PACKET, 1, 1, 1));
-        assert!(k(5.0, PHASE_PACKET, 7, 0, 0) < k(5.0, PHASE_END, 0, 0, 0));
-        assert!(k(4.0, PHASE_END, 0, 0, 0) < k(5.0, PHASE_TIMERS, 0, 0, 0));
     }
 }

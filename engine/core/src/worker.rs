@@ -11,10 +11,10 @@ use crate::conn::{Conn, ConnCore, ConnKind, DatagramState, WeirdSource};
 use crate::flows::{ConnRef, FlowTable};
 use crate::key::ConnKey;
 use crate::logs::{conn_row, WeirdOut};
+use crate::ordered::{Event, EventKey, Registry, PHASE_END, PHASE_PACKET, PHASE_TIMERS};
 use crate::tcp::{Segment, TcpSession};
 use crate::tunnels::{
-    apply_level_info, ActiveTunnels, EventKey, InnerPacket, IpTunnel, TunnelCid, TunnelEvent, TunnelRegistry, UdpTuple,
-    WorkerTunnelState, PHASE_END, PHASE_PACKET, PHASE_TIMERS, TUNNEL_MAX_CHANGES,
+    apply_level_info, InnerPacket, IpTunnel, TunnelCid, TunnelEvent, UdpTuple, WorkerTunnelState, TUNNEL_MAX_CHANGES,
 };
 use crate::uid::Uid;
 use core::net::IpAddr;
@@ -88,18 +88,6 @@ impl Default for TunnelWalk<'_> {
     }
 }
 
-/// Where a worker's tunnel events go.
-enum TunnelBook {
-    /// Zeek's `Tunnel::active`, this worker's own (it sees every level of every tunnel).
-    Local(ActiveTunnels),
-    /// Shared with the other threads of the run (the carrier and the workers), ordered by network time.
-    Shared {
-        reg: Arc<TunnelRegistry>,
-        source: usize,
-        events: Vec<(EventKey, TunnelEvent)>,
-    },
-}
-
 /// Counters a worker keeps.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WorkerStats {
@@ -130,10 +118,7 @@ pub struct Worker {
     /// capture_loss.log's measurement schedule and the rows it produced, when enabled.
     loss: Option<weir_reassembly::capture_loss::Scheduler>,
     loss_rows: Vec<weir_reassembly::capture_loss::Measurement>,
-    /// Tunnels: Zeek's `Tunnel::active` (for tunnel.log), where in one process's order of work the
-    /// worker is (for its tunnel events), and Zeek's IP-tunnel table.
-    tunnels: TunnelBook,
-    tunnel_at: EventKey,
+    /// Zeek's IP-tunnel table (`Tunnel::active` is run-wide state: see [`crate::ordered`]).
     ip_tunnels: std::collections::HashMap<((IpAddr, IpAddr), bool), IpTunnel>,
     /// The connection created (or whose tunnel parents changed) by the last `conn_level` call.
     last_new: Option<ConnRef>,
@@ -163,14 +148,6 @@ impl Worker {
             states: WorkerStates::default(),
             loss,
             loss_rows: Vec::new(),
-            tunnels: TunnelBook::Local(ActiveTunnels::default()),
-            tunnel_at: EventKey {
-                t: 0.0,
-                phase: PHASE_TIMERS,
-                seq: 0,
-                level: 0,
-                sub: 0,
-            },
             ip_tunnels: std::collections::HashMap::new(),
             last_new: None,
             subframe: 0,
@@ -180,21 +157,16 @@ impl Worker {
         }
     }
 
-    /// Shares `Tunnel::active` with the other threads of a run through `reg`, as its source `source`.
-    pub fn share_tunnels(&mut self, reg: Arc<TunnelRegistry>, source: usize) {
-        self.tunnels = TunnelBook::Shared {
-            reg,
-            source,
-            events: Vec::new(),
-        };
+    /// Shares the run-wide state (`Tunnel::active`, log de-duplication) with the other threads of a run
+    /// through `reg`, as its source `source` (see [`crate::ordered`]).
+    pub fn share_run_state(&mut self, reg: Arc<Registry>, source: usize) {
+        self.states.book.share(reg, source);
     }
 
-    /// Hands this worker's tunnel events to the shared registry: it has processed every packet and timer
-    /// before network time `upto`.
-    pub fn sync_tunnels(&mut self, upto: f64) {
-        if let TunnelBook::Shared { reg, source, events } = &mut self.tunnels {
-            reg.submit(*source, events, upto);
-        }
+    /// Hands this worker's run-wide events to the shared registry: it has processed every packet and
+    /// timer before network time `upto`.
+    pub fn sync_run_state(&mut self, upto: f64) {
+        self.states.book.sync(upto);
     }
 
     /// Advances network time to `now`, firing every timer due (Zeek's `expire_timers` before each packet).
@@ -203,13 +175,7 @@ impl Worker {
             self.now = now;
         }
         let now = self.now;
-        self.tunnel_at = EventKey {
-            t: now,
-            phase: PHASE_TIMERS,
-            seq: 0,
-            level: 0,
-            sub: 0,
-        };
+        self.states.book.at = EventKey::at(now, PHASE_TIMERS);
         while let Some(r) = self.flows.next_due(now) {
             let mut remove = fire_conn_timers(self.flows.get_mut(r), now, &self.cfg);
             if !remove {
@@ -386,12 +352,9 @@ impl Worker {
     }
 
     fn at_packet(&mut self, p: &PacketRef<'_>) {
-        self.tunnel_at = EventKey {
-            t: p.now,
-            phase: PHASE_PACKET,
+        self.states.book.at = EventKey {
             seq: p.seq,
-            level: 0,
-            sub: 0,
+            ..EventKey::at(p.now, PHASE_PACKET)
         };
     }
 
@@ -577,11 +540,7 @@ impl Worker {
     /// A tunnel event at the worker's current point of work: applied at once, or recorded for the
     /// shared registry. `sub` orders removals (0) before registrations (1) within one level.
     fn tunnel_event(&mut self, ev: TunnelEvent, sub: u8) {
-        let at = EventKey { sub, ..self.tunnel_at };
-        match &mut self.tunnels {
-            TunnelBook::Local(active) => active.apply_and_log(at.t, &ev, &mut self.out),
-            TunnelBook::Shared { events, .. } => events.push((at, ev)),
-        }
+        self.states.book.event(Event::Tunnel(ev), sub, &mut self.out);
     }
 
     /// One level's packet: find or create its connection and analyse the packet on it (Zeek's
@@ -589,7 +548,7 @@ impl Worker {
     fn conn_level(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, level: usize, parent: Option<Uid>) -> Option<ConnRef> {
         let cfg = Arc::clone(&self.cfg);
         self.last_new = None;
-        self.tunnel_at.level = level as u8;
+        self.states.book.at.level = level as u8;
         let (Some(ip), Some(tr)) = (d.ip, d.transport) else {
             return None;
         };
@@ -1004,13 +963,7 @@ impl Worker {
 
     /// End of input: every remaining connection is logged as it stands (Zeek's `Drain` at exit).
     pub fn finish(&mut self) {
-        self.tunnel_at = EventKey {
-            t: self.now,
-            phase: PHASE_END,
-            seq: 0,
-            level: 0,
-            sub: 0,
-        };
+        self.states.book.at = EventKey::at(self.now, PHASE_END);
         if let Some(s) = self.loss.as_mut() {
             let rows = s.finish(self.now, &self.budget.gaps);
             self.loss_rows.extend(rows);

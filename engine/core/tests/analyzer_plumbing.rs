@@ -33,6 +33,9 @@ impl Analyzer for FirstLine {
         }
         if is_orig {
             cx.confirm();
+            // The first connection with each request line, run-wide (as one process decides).
+            let at = cx.network_time();
+            cx.log_once("firstline_once", line, at, 1e9, 1000, &[Some(Value::Str(line))]);
         }
         let uid = cx.conn().uid.to_string();
         cx.log(
@@ -52,14 +55,17 @@ impl Analyzer for FirstLine {
 }
 
 fn schema(_s: &Settings) -> Vec<Schema> {
-    vec![Schema::new(
-        "firstline",
-        &[
-            Field::new("uid", FieldType::String),
-            Field::new("is_orig", FieldType::Bool),
-            Field::new("line", FieldType::String),
-        ],
-    )]
+    vec![
+        Schema::new(
+            "firstline",
+            &[
+                Field::new("uid", FieldType::String),
+                Field::new("is_orig", FieldType::Bool),
+                Field::new("line", FieldType::String),
+            ],
+        ),
+        Schema::new("firstline_once", &[Field::new("line", FieldType::String)]),
+    ]
 }
 
 static FIRSTLINE: AnalyzerInfo = AnalyzerInfo {
@@ -89,7 +95,7 @@ fn trace(p: &str) -> String {
         .into_owned()
 }
 
-fn run(t: &str, workers: usize) -> (PathBuf, String, String) {
+fn run(t: &str, workers: usize) -> (PathBuf, String, String, String) {
     let dir = std::env::temp_dir().join(format!("weir-plumbing-{}-{workers}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -102,13 +108,18 @@ fn run(t: &str, workers: usize) -> (PathBuf, String, String) {
     run_offline(rc).unwrap();
     let conn = std::fs::read_to_string(dir.join("conn.log")).unwrap();
     let fl = std::fs::read_to_string(dir.join("firstline.log")).unwrap_or_default();
-    (dir, conn, fl)
+    let once = std::fs::read_to_string(dir.join("firstline_once.log")).unwrap_or_default();
+    (dir, conn, fl, once)
 }
 
 #[test]
 fn toy_analyzer_sets_service_and_logs() {
-    for workers in [1, 2] {
-        let (_dir, conn, fl) = run("wikipedia.pcap", workers);
+    let mut once_rows: Vec<Vec<String>> = Vec::new();
+    for workers in [1, 2, 4] {
+        let (_dir, conn, fl, once) = run("wikipedia.pcap", workers);
+        let mut rows: Vec<String> = once.lines().filter(|l| !l.starts_with('#')).map(String::from).collect();
+        rows.sort();
+        once_rows.push(rows);
         let http_rows: Vec<&str> = conn.lines().filter(|l| l.contains("\t80\ttcp\t")).collect();
         assert!(!http_rows.is_empty());
         // Every port-80 connection with a request confirmed: service is the analyzer's name.
@@ -129,7 +140,24 @@ fn toy_analyzer_sets_service_and_logs() {
             .lines()
             .filter(|l| !l.starts_with('#') && !l.contains("\t80\ttcp\t"))
             .all(|l| !l.contains("\thttp\t")));
+        // log_once: one row per distinct request line, however many connections sent it.
+        let mut lines: Vec<&str> = fl
+            .lines()
+            .filter(|l| l.contains("\tT\t"))
+            .map(|l| l.rsplit('\t').next().unwrap())
+            .collect();
+        lines.sort();
+        lines.dedup();
+        let rows = once_rows.last().unwrap();
+        assert_eq!(rows.len(), lines.len(), "{rows:?}");
+        assert!(
+            rows.len() < http_rows.len(),
+            "some request lines repeat across connections"
+        );
     }
+    // The same rows whatever the number of workers.
+    assert_eq!(once_rows[0], once_rows[1]);
+    assert_eq!(once_rows[0], once_rows[2]);
 }
 
 #[test]

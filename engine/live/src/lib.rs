@@ -32,7 +32,8 @@ use weir_decode::{decode_frame_wire, DecodeWeird, Decoded, LinkMeta, LinkType};
 use weir_engine::config::EngineConfig;
 use weir_engine::dispatch::flow_lane;
 use weir_engine::logs::WeirdOut;
-use weir_engine::tunnels::{InnerPacket, TunnelRegistry};
+use weir_engine::ordered::Registry;
+use weir_engine::tunnels::InnerPacket;
 use weir_engine::weird_out_for;
 use weir_engine::worker::{PacketRef, TunnelWalk, Worker};
 use weir_logs::{LogConfig, Logs};
@@ -328,7 +329,7 @@ struct WorkerCtx {
     pool_tx: Vec<SyncSender<Vec<u8>>>,
     pool_rx: Receiver<Vec<u8>>,
     /// The worker set's shared `Tunnel::active` (several workers).
-    tunnels: Option<Arc<TunnelRegistry>>,
+    tunnels: Option<Arc<Registry>>,
     stats_interval: f64,
     idle_ms: i32,
     /// `CHECKSUM_KERNEL`: trust the kernel's checksum verdict per packet.
@@ -462,14 +463,11 @@ pub fn run_live(
     // Each worker set with several workers shares one `Tunnel::active`: a worker analyses the carriers
     // of the tunnels the kernel gives it and forwards each innermost packet to the worker of its own
     // connection, which registers new connections' tunnels.
-    let mut registries: Vec<Arc<TunnelRegistry>> = Vec::new();
+    let mut registries: Vec<Arc<Registry>> = Vec::new();
     for ctx in &mut ctxs {
         if ctx.n > 1 && ctx.cfg.tunnels {
             if ctx.index == 0 {
-                registries.push(Arc::new(TunnelRegistry::new(
-                    ctx.n,
-                    weird_out_for(&logs, &analyzer_paths),
-                )));
+                registries.push(Arc::new(Registry::new(ctx.n, weird_out_for(&logs, &analyzer_paths))));
             }
             ctx.tunnels = registries.last().cloned();
         }
@@ -606,7 +604,7 @@ fn worker_loop(
     let cfg = Arc::clone(&ctx.cfg);
     let mut w = Worker::new(Arc::clone(&cfg), out);
     if let Some(reg) = &ctx.tunnels {
-        w.share_tunnels(Arc::clone(reg), ctx.index);
+        w.share_run_state(Arc::clone(reg), ctx.index);
     }
     let mut frags = Reassembler::new(frag::Config {
         timeout: cfg.frag_timeout,
@@ -636,7 +634,7 @@ fn worker_loop(
             if t != now {
                 now = t;
                 w.advance(now);
-                w.sync_tunnels(now);
+                w.sync_run_state(now);
                 if stats_on {
                     if next_stats == f64::INFINITY {
                         next_stats = now + ctx.stats_interval;
@@ -849,7 +847,7 @@ fn worker_loop(
     rep.bytes = bytes;
     rep.frag_evicted = frags.stats().evicted;
     w.finish();
-    w.sync_tunnels(f64::INFINITY);
+    w.sync_run_state(f64::INFINITY);
     if let Some(ls) = loss_stream {
         for m in w.take_capture_loss() {
             stats_h.write(ls, &m.row(&ctx.name));

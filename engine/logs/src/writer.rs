@@ -240,6 +240,35 @@ impl LogHandle {
         }
     }
 
+    /// Formats one row as [`LogHandle::write`] would, into `out` (appended), for writing later with
+    /// [`LogHandle::write_formatted`] (possibly by another handle of the same [`Logs`]). Nothing for a
+    /// disabled stream.
+    pub fn format(&self, stream: StreamId, row: &[Option<Value<'_>>], out: &mut Vec<u8>) {
+        let i = stream.0 as usize;
+        if !self.shared.enabled[i] {
+            return;
+        }
+        let schema = &self.shared.schemas[i];
+        match self.shared.format {
+            Format::Json => json_row(out, schema, row),
+            Format::Tsv => tsv_row(out, schema, row),
+        }
+    }
+
+    /// Writes one row formatted by [`LogHandle::format`].
+    pub fn write_formatted(&mut self, stream: StreamId, line: &[u8]) {
+        let i = stream.0 as usize;
+        if !self.shared.enabled[i] || line.is_empty() {
+            return;
+        }
+        let buf = &mut self.bufs[i];
+        buf.data.extend_from_slice(line);
+        buf.rows += 1;
+        if buf.data.len() >= CHUNK_SIZE {
+            self.ship(i);
+        }
+    }
+
     /// Ships every non-empty buffer to the writer thread.
     pub fn flush(&mut self) {
         for i in 0..self.bufs.len() {
