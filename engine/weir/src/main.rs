@@ -10,7 +10,8 @@ use weir_engine::{run_offline, Progress, RunConfig};
 use weir_logs::{Format, LogConfig};
 
 /// The application analyzers this binary is built with.
-const AVAILABLE_ANALYZERS: &[&weir_api::AnalyzerInfo] = &[&weir_dns::DNS, &weir_ssl::TLS, &weir_ssl::DTLS];
+const AVAILABLE_ANALYZERS: &[&weir_api::AnalyzerInfo] =
+    &[&weir_dns::DNS, &weir_ssl::TLS, &weir_ssl::DTLS, &weir_http::HTTP];
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
