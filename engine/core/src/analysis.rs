@@ -60,6 +60,8 @@ impl Registry {
 
 struct Attached {
     idx: usize,
+    /// Attached by well-known port (not by a DPD probe).
+    by_port: bool,
     a: Box<dyn Analyzer>,
     confirmed: bool,
     timer_at: Option<f64>,
@@ -279,6 +281,9 @@ fn emit(env: &mut Env<'_>, name: WeirdName<'_>, addl: Option<&str>, source: &str
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Requests {
     pub flip: bool,
+    /// The flip came from an analyzer attached by port. Zeek adds those to the session adapter before
+    /// ConnSize (DPD's come after it), so ConnSize then counts the packet with its pre-flip direction.
+    pub flip_before_count: bool,
     /// An analyzer asked for the connection to be removed.
     pub remove: bool,
 }
@@ -295,6 +300,7 @@ impl Analysis {
             .into_iter()
             .map(|idx| Attached {
                 idx,
+                by_port: true,
                 a: (reg.infos[idx].new)(&reg.settings),
                 confirmed: false,
                 timer_at: None,
@@ -332,6 +338,7 @@ impl Analysis {
             let (confirmed, violated, flip, remove, timer) = (cx.confirmed, cx.violated, cx.flip, cx.remove, cx.timer);
             at.confirmed = confirmed;
             req.flip |= flip;
+            req.flip_before_count |= flip && at.by_port;
             req.remove |= remove;
             if let Some(t) = timer {
                 at.timer_at = t;
@@ -371,6 +378,7 @@ impl Analysis {
             match verdict {
                 Probe::Yes => self.attached.push(Attached {
                     idx,
+                    by_port: false,
                     a: (reg.infos[idx].new)(&reg.settings),
                     confirmed: false,
                     timer_at: None,
