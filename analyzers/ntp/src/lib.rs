@@ -259,69 +259,61 @@ pub struct NtpAnalyzer {
     flipped: bool,
 }
 
-fn ntp_fields() -> Vec<Field> {
-    use FieldType::*;
-    let mut f = CONN_PREFIX.to_vec();
-    f.extend([
-        Field::new("version", Count),
-        Field::new("mode", Count),
-        Field::new("stratum", Count),
-        Field::new("poll", Interval),
-        Field::new("precision", Interval),
-        Field::new("root_delay", Interval),
-        Field::new("root_disp", Interval),
-        Field::new("ref_id", String),
-        Field::new("ref_time", Time),
-        Field::new("org_time", Time),
-        Field::new("rec_time", Time),
-        Field::new("xmt_time", Time),
-        Field::new("num_exts", Count),
-    ]);
-    f
-}
+use FieldType::{Bool, Count, Interval, String, Time};
 
-fn control_fields() -> Vec<Field> {
-    use FieldType::*;
-    let mut f = CONN_PREFIX.to_vec();
-    f.extend([
-        Field::new("version", Count),
-        Field::new("mode", Count),
-        Field::new("op_code", Count),
-        Field::new("sequence", Count),
-        Field::new("status", Count),
-        Field::new("association_id", Count),
-        Field::new("resp_bit", Bool),
-        Field::new("err_bit", Bool),
-        Field::new("more_bit", Bool),
-        Field::new("data", String),
-        Field::new("key_id", Count),
-        Field::new("crypto_checksum", String),
-    ]);
-    f
-}
+const NTP_FIELDS: &[Field] = &[
+    Field::new("version", Count),
+    Field::new("mode", Count),
+    Field::new("stratum", Count),
+    Field::new("poll", Interval),
+    Field::new("precision", Interval),
+    Field::new("root_delay", Interval),
+    Field::new("root_disp", Interval),
+    Field::new("ref_id", String),
+    Field::new("ref_time", Time),
+    Field::new("org_time", Time),
+    Field::new("rec_time", Time),
+    Field::new("xmt_time", Time),
+    Field::new("num_exts", Count),
+];
 
-fn private_fields() -> Vec<Field> {
-    use FieldType::*;
-    let mut f = CONN_PREFIX.to_vec();
-    f.extend([
-        Field::new("version", Count),
-        Field::new("mode", Count),
-        Field::new("req_code", Count),
-        Field::new("sequence", Count),
-        Field::new("implementation", Count),
-        Field::new("auth_bit", Bool),
-        Field::new("err", Count),
-        Field::new("data", String),
-    ]);
-    f
+const CONTROL_FIELDS: &[Field] = &[
+    Field::new("version", Count),
+    Field::new("mode", Count),
+    Field::new("op_code", Count),
+    Field::new("sequence", Count),
+    Field::new("status", Count),
+    Field::new("association_id", Count),
+    Field::new("resp_bit", Bool),
+    Field::new("err_bit", Bool),
+    Field::new("more_bit", Bool),
+    Field::new("data", String),
+    Field::new("key_id", Count),
+    Field::new("crypto_checksum", String),
+];
+
+const PRIVATE_FIELDS: &[Field] = &[
+    Field::new("version", Count),
+    Field::new("mode", Count),
+    Field::new("req_code", Count),
+    Field::new("sequence", Count),
+    Field::new("implementation", Count),
+    Field::new("auth_bit", Bool),
+    Field::new("err", Count),
+    Field::new("data", String),
+];
+
+/// A log's columns: the connection prefix, then `extra`.
+fn with_prefix(extra: &[Field]) -> Vec<Field> {
+    CONN_PREFIX.iter().chain(extra).copied().collect()
 }
 
 /// The logs: ntp, ntp_control, ntp_private.
 pub fn logs(_s: &Settings) -> Vec<Schema> {
     vec![
-        Schema::new("ntp", &ntp_fields()),
-        Schema::new("ntp_control", &control_fields()),
-        Schema::new("ntp_private", &private_fields()),
+        Schema::new("ntp", &with_prefix(NTP_FIELDS)),
+        Schema::new("ntp_control", &with_prefix(CONTROL_FIELDS)),
+        Schema::new("ntp_private", &with_prefix(PRIVATE_FIELDS)),
     ]
 }
 
