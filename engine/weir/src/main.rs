@@ -53,8 +53,9 @@ OPTIONS
     --analyzers LIST
         Comma-separated Zeek analyzer names, 'all' (default) or 'none'. Reproduces the set of protocol
         scripts a Zeek run loads: each named analyzer's well-known ports join Zeek's
-        likely_server_ports, which decides originator and responder. weir implements the dns and
-        ssl (TLS, DTLS) analyzers; other names contribute their ports only (no service, no log).
+        likely_server_ports, which decides originator and responder. weir implements the dns, ssl
+        (TLS, DTLS), http, ssh, ntp and dhcp analyzers (http, ssh, dhcp: service only, no log yet);
+        other names contribute their ports only (no service, no log).
     --disable-logs LIST
         Comma-separated log names not to write (e.g. weird,conn), like Zeek's Log::disable_stream.
     --set NAME=VALUE, --set NAME+=VALUE
