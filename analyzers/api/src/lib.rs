@@ -20,6 +20,7 @@
 
 pub mod analyzer;
 pub mod log;
+pub mod testing;
 mod weird;
 
 pub use analyzer::{Analyzer, AnalyzerInfo, ConnInfo, Context, Probe, Settings, Transport};

@@ -107,3 +107,57 @@ impl<'a> Value<'a> {
         Value::Str(s.as_bytes())
     }
 }
+
+/// The columns most connection logs start with: `ts`, `uid` and the connection's `id`.
+pub const CONN_PREFIX: [Field; 6] = [
+    Field::new("ts", FieldType::Time),
+    Field::new("uid", FieldType::String),
+    Field::new("id.orig_h", FieldType::Addr),
+    Field::new("id.orig_p", FieldType::Port),
+    Field::new("id.resp_h", FieldType::Addr),
+    Field::new("id.resp_p", FieldType::Port),
+];
+
+/// A copy of a connection's uid and 4-tuple, so a row can be built while the context is borrowed
+/// mutably to write it.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnId {
+    uid: [u8; 32],
+    uid_len: usize,
+    pub orig_h: IpAddr,
+    pub orig_p: u16,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+}
+
+impl ConnId {
+    pub fn of(c: &crate::ConnInfo<'_>) -> ConnId {
+        let mut uid = [0u8; 32];
+        let uid_len = c.uid.len().min(32);
+        uid[..uid_len].copy_from_slice(&c.uid.as_bytes()[..uid_len]);
+        ConnId {
+            uid,
+            uid_len,
+            orig_h: c.orig_h,
+            orig_p: c.orig_p,
+            resp_h: c.resp_h,
+            resp_p: c.resp_p,
+        }
+    }
+
+    pub fn uid(&self) -> &[u8] {
+        &self.uid[..self.uid_len]
+    }
+
+    /// The values of [`CONN_PREFIX`] at time `ts`.
+    pub fn prefix(&self, ts: f64) -> [Option<Value<'_>>; 6] {
+        [
+            Some(Value::Time(ts)),
+            Some(Value::Str(self.uid())),
+            Some(Value::Addr(self.orig_h)),
+            Some(Value::Port(self.orig_p)),
+            Some(Value::Addr(self.resp_h)),
+            Some(Value::Port(self.resp_p)),
+        ]
+    }
+}

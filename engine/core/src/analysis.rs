@@ -19,6 +19,9 @@ const IGNORE_VIOLATIONS_AFTER: u64 = 10 * 1024;
 /// Zeek's `dpd_max_packets`: how many packets DPD looks at.
 const DPD_MAX_PACKETS: u32 = 100;
 
+/// Zeek's `dpd_buffer_size`: how many stream bytes DPD keeps to replay to an analyzer it attaches.
+const DPD_BUFFER_SIZE: usize = 1024;
+
 /// The analyzers of a run and their settings.
 #[derive(Clone, Default)]
 pub struct Registry {
@@ -57,6 +60,8 @@ impl Registry {
 
 struct Attached {
     idx: usize,
+    /// Attached by well-known port (not by a DPD probe).
+    by_port: bool,
     a: Box<dyn Analyzer>,
     confirmed: bool,
     timer_at: Option<f64>,
@@ -81,6 +86,36 @@ pub struct Analysis {
     /// Payloads probed so far (Zeek's `dpd_max_packets` bounds UDP probing).
     probed_packets: u32,
     stream: [StreamPos; 2],
+    /// TCP: the stream chunks seen while probing (Zeek's PIA_TCP stream buffer), replayed to an analyzer
+    /// DPD attaches so it sees both directions from their start, as Zeek's does.
+    pia: PiaBuffer,
+    /// Position of the first analyzer the last probe attached, until the buffer is replayed to it.
+    new_attached: Option<usize>,
+}
+
+/// Zeek's PIA_TCP stream buffer: chunks in arrival order (direction, bytes; gaps as `None`) until
+/// `dpd_buffer_size` bytes or `dpd_max_packets` chunks; past that, DPD stops matching on the connection
+/// (`dpd_match_only_beginning`).
+#[derive(Default)]
+struct PiaBuffer {
+    chunks: Vec<(bool, Option<Vec<u8>>, u64, u64)>,
+    size: usize,
+    skipping: bool,
+}
+
+impl PiaBuffer {
+    /// Adds one chunk; returns whether DPD may still match on this chunk (it may on the one that overflows).
+    fn add(&mut self, is_orig: bool, data: Option<&[u8]>, seq: u64, len: u64) -> bool {
+        if self.skipping {
+            return false;
+        }
+        self.size += data.map_or(0, <[u8]>::len);
+        self.chunks.push((is_orig, data.map(<[u8]>::to_vec), seq, len));
+        if self.size > DPD_BUFFER_SIZE || self.chunks.len() > DPD_MAX_PACKETS as usize {
+            self.skipping = true;
+        }
+        true
+    }
 }
 
 impl std::fmt::Debug for Analysis {
@@ -275,6 +310,9 @@ fn emit(env: &mut Env<'_>, name: WeirdName<'_>, addl: Option<&str>, source: &str
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Requests {
     pub flip: bool,
+    /// The flip came from an analyzer attached by port. Zeek adds those to the session adapter before
+    /// ConnSize (DPD's come after it), so ConnSize then counts the packet with its pre-flip direction.
+    pub flip_before_count: bool,
     /// An analyzer asked for the connection to be removed.
     pub remove: bool,
 }
@@ -291,6 +329,7 @@ impl Analysis {
             .into_iter()
             .map(|idx| Attached {
                 idx,
+                by_port: true,
                 a: (reg.infos[idx].new)(&reg.settings),
                 confirmed: false,
                 timer_at: None,
@@ -302,13 +341,25 @@ impl Analysis {
             service: Vec::new(),
             probed_packets: 0,
             stream: Default::default(),
+            pia: PiaBuffer::default(),
+            new_attached: None,
         }))
     }
 
     /// Runs `f` on every attached analyzer, applying confirmations and violations.
-    fn each(&mut self, env: &mut Env<'_>, mut f: impl FnMut(&mut dyn Analyzer, &mut dyn Context)) -> Requests {
+    fn each(&mut self, env: &mut Env<'_>, f: impl FnMut(&mut dyn Analyzer, &mut dyn Context)) -> Requests {
+        self.each_from(env, 0, f)
+    }
+
+    /// Runs `f` on the attached analyzers from position `first` on.
+    fn each_from(
+        &mut self,
+        env: &mut Env<'_>,
+        first: usize,
+        mut f: impl FnMut(&mut dyn Analyzer, &mut dyn Context),
+    ) -> Requests {
         let mut req = Requests::default();
-        let mut i = 0;
+        let mut i = first;
         while i < self.attached.len() {
             let at = &mut self.attached[i];
             let mut cx = Cx::new(env, at.idx, at.confirmed, &mut self.service);
@@ -316,6 +367,7 @@ impl Analysis {
             let (confirmed, violated, flip, remove, timer) = (cx.confirmed, cx.violated, cx.flip, cx.remove, cx.timer);
             at.confirmed = confirmed;
             req.flip |= flip;
+            req.flip_before_count |= flip && at.by_port;
             req.remove |= remove;
             if let Some(t) = timer {
                 at.timer_at = t;
@@ -339,6 +391,7 @@ impl Analysis {
         if self.probing.is_empty() || data.is_empty() {
             return;
         }
+        let first_new = self.attached.len();
         self.probed_packets += 1;
         let mut keep = Vec::new();
         for &idx in &self.probing {
@@ -354,6 +407,7 @@ impl Analysis {
             match verdict {
                 Probe::Yes => self.attached.push(Attached {
                     idx,
+                    by_port: false,
                     a: (reg.infos[idx].new)(&reg.settings),
                     confirmed: false,
                     timer_at: None,
@@ -363,6 +417,30 @@ impl Analysis {
             }
         }
         self.probing = keep;
+        if self.attached.len() > first_new {
+            self.new_attached = Some(first_new);
+        }
+    }
+
+    /// Replays the DPD stream buffer (all but the chunk being delivered) to the analyzers the last probe
+    /// attached, as Zeek's `PIA_TCP::ReplayStreamBuffer` does.
+    fn replay(&mut self, env: &mut Env<'_>) -> Requests {
+        let mut req = Requests::default();
+        let Some(first) = self.new_attached.take() else {
+            return req;
+        };
+        let chunks = std::mem::take(&mut self.pia.chunks);
+        let replay = &chunks[..chunks.len().saturating_sub(1)];
+        for (is_orig, data, seq, len) in replay {
+            let r = self.each_from(env, first, |a, cx| match data {
+                Some(d) => a.deliver_stream(cx, *is_orig, d),
+                None => a.undelivered(cx, *is_orig, *seq, *len),
+            });
+            req.flip |= r.flip;
+            req.remove |= r.remove;
+        }
+        self.pia.chunks = chunks;
+        req
     }
 
     /// A datagram's payload (UDP).
@@ -406,15 +484,30 @@ impl Analysis {
     /// In-order stream bytes from the reassembler.
     pub fn stream_data(&mut self, env: &mut Env<'_>, is_orig: bool, data: &[u8]) -> Requests {
         let d = if is_orig { 0 } else { 1 };
-        if !self.stream[d].probed {
-            self.stream[d].probed = true;
-            self.probe(env.reg, env.transport, is_orig, data);
+        let mut req = Requests::default();
+        if !self.probing.is_empty() {
+            let matching = self.pia.add(is_orig, Some(data), 0, data.len() as u64);
+            if matching && !self.stream[d].probed {
+                self.stream[d].probed = true;
+                self.probe(env.reg, env.transport, is_orig, data);
+                req = self.replay(env);
+            }
+            if self.probing.is_empty() || self.pia.skipping {
+                self.probing.clear();
+                self.pia = PiaBuffer::default();
+            }
         }
-        self.each(env, |a, cx| a.deliver_stream(cx, is_orig, data))
+        let r = self.each(env, |a, cx| a.deliver_stream(cx, is_orig, data));
+        req.flip |= r.flip;
+        req.remove |= r.remove;
+        req
     }
 
     /// A gap in the stream, from the reassembler.
     pub fn stream_gap(&mut self, env: &mut Env<'_>, is_orig: bool, seq: u64, len: u64) -> Requests {
+        if !self.probing.is_empty() {
+            self.pia.add(is_orig, None, seq, len);
+        }
         self.each(env, |a, cx| a.undelivered(cx, is_orig, seq, len))
     }
 
@@ -431,6 +524,9 @@ impl Analysis {
     /// The connection flipped: stream positions and analyzers follow.
     pub fn flip_roles(&mut self) {
         self.stream.swap(0, 1);
+        for c in &mut self.pia.chunks {
+            c.0 = !c.0;
+        }
         for at in &mut self.attached {
             at.a.flip_roles();
         }

@@ -216,6 +216,17 @@ impl ConnCore {
             self.resp_ip_bytes += ip_len;
         }
     }
+
+    /// Takes back one [`ConnCore::count_packet`].
+    pub fn uncount_packet(&mut self, is_orig: bool, ip_len: u64) {
+        let (pkts, bytes) = if is_orig {
+            (&mut self.orig_pkts, &mut self.orig_ip_bytes)
+        } else {
+            (&mut self.resp_pkts, &mut self.resp_ip_bytes)
+        };
+        *pkts = pkts.saturating_sub(1);
+        *bytes = bytes.saturating_sub(ip_len);
+    }
 }
 
 /// UDP and ICMP endpoint sizes (Zeek's `request_len`/`reply_len`, -1 until a packet arrives).

@@ -761,8 +761,15 @@ impl Worker {
                         };
                         // Zeek forwards min(len, captured) bytes of payload.
                         let n = ((len - 8).max(0) as usize).min(u.payload.len());
-                        if an.packet(&mut env, is_orig, &u.payload[..n]).flip {
+                        let req = an.packet(&mut env, is_orig, &u.payload[..n]);
+                        if req.flip {
                             an.flip_roles();
+                        }
+                        if req.flip_before_count {
+                            // The flip swapped this packet's count to the other side; Zeek counts it
+                            // after the flip, with its pre-flip direction.
+                            c.core.uncount_packet(!is_orig, ip_len);
+                            c.core.count_packet(is_orig, ip_len);
                         }
                     }
                 }

@@ -10,7 +10,8 @@ use weir_engine::{run_offline, Progress, RunConfig};
 use weir_logs::{Format, LogConfig};
 
 /// The application analyzers this binary is built with.
-const AVAILABLE_ANALYZERS: &[&weir_api::AnalyzerInfo] = &[&weir_dns::DNS, &weir_ssl::TLS, &weir_ssl::DTLS];
+const AVAILABLE_ANALYZERS: &[&weir_api::AnalyzerInfo] =
+    &[&weir_dns::DNS, &weir_ssl::TLS, &weir_ssl::DTLS, &weir_http::HTTP, &weir_ntp::NTP, &weir_dhcp::DHCP, &weir_ssh::SSH];
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -52,8 +53,9 @@ OPTIONS
     --analyzers LIST
         Comma-separated Zeek analyzer names, 'all' (default) or 'none'. Reproduces the set of protocol
         scripts a Zeek run loads: each named analyzer's well-known ports join Zeek's
-        likely_server_ports, which decides originator and responder. weir implements the dns and
-        ssl (TLS, DTLS) analyzers; other names contribute their ports only (no service, no log).
+        likely_server_ports, which decides originator and responder. weir implements the dns, ssl
+        (TLS, DTLS), http, ssh, ntp and dhcp analyzers (http, ssh, dhcp: service only, no log yet);
+        other names contribute their ports only (no service, no log).
     --disable-logs LIST
         Comma-separated log names not to write (e.g. weird,conn), like Zeek's Log::disable_stream.
     --set NAME=VALUE, --set NAME+=VALUE

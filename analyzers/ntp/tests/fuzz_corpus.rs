@@ -1,0 +1,10 @@
+//! Replays the fuzz corpus (`fuzz/corpus/analyzer`) through the fuzz target, plus deterministic
+//! mutations of it, so `cargo test` exercises what the fuzzer found and was seeded with.
+
+use weir_api::testing::replay_corpus;
+
+#[test]
+fn replay_analyzer_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/analyzer");
+    replay_corpus(&dir, 4, weir_ntp::fuzzing::analyzer_target);
+}
