@@ -164,6 +164,8 @@ pub enum Probe {
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     values: HashMap<String, String>,
+    /// `--set NAME+=VALUE` values, in order (a table or set setting gaining elements).
+    additions: HashMap<String, Vec<String>>,
 }
 
 impl Settings {
@@ -175,6 +177,14 @@ impl Settings {
     }
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
+    }
+    /// Records `NAME+=VALUE`: an addition to the setting's value (see [`Settings::added`]).
+    pub fn add(&mut self, name: &str, value: &str) {
+        self.additions.entry(name.to_string()).or_default().push(value.to_string());
+    }
+    /// The values given with `NAME+=VALUE`, in order; [`Settings::get`] has the `NAME=VALUE` one.
+    pub fn added(&self, name: &str) -> &[String] {
+        self.additions.get(name).map_or(&[], Vec::as_slice)
     }
     /// A count setting (`dns_max_queries=3`), or `default` when unset; Err when it is not a count.
     pub fn count(&self, name: &str, default: u64) -> Result<u64, String> {

@@ -23,7 +23,7 @@ impl NullContext {
             rows: 0,
             confirmed: false,
             violations: 0,
-            cache: Box::new(crate::x509::X509Cache::new()),
+            cache: Box::new(crate::WorkerState::default()),
         }
     }
 }

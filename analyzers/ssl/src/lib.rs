@@ -19,6 +19,8 @@ pub mod fuzzing;
 pub mod parse;
 pub mod proto;
 pub mod session;
+pub mod validation;
+pub mod verify;
 mod wire;
 pub mod x509;
 
@@ -45,6 +47,9 @@ pub const SETTINGS: &[&str] = &[
     "SSL::log_requested_client_certificate_authorities",
     "SSL::log_ext",
     "X509::log_cert_base64",
+    "SSL::validate_certs",
+    "SSL::ssl_cache_intermediate_ca",
+    "SSL::root_certs",
 ];
 
 /// The analyzer's configuration, from [`Settings`].
@@ -78,6 +83,12 @@ pub struct Config {
     pub log_requested_cas: bool,
     /// `policy/protocols/ssl/ssl-log-ext.zeek`: its 20 columns.
     pub log_ext: bool,
+    /// `policy/protocols/ssl/validate-certs.zeek`: ssl.log gains `validation_status`.
+    pub validate_certs: bool,
+    /// `SSL::ssl_cache_intermediate_ca` (validate-certs.zeek).
+    pub cache_intermediate_ca: bool,
+    /// `SSL::root_certs`: the trusted certificates.
+    pub root_certs: validation::RootCerts,
 }
 
 impl Default for Config {
@@ -100,6 +111,9 @@ impl Default for Config {
             log_cert_base64: false,
             log_requested_cas: false,
             log_ext: false,
+            validate_certs: false,
+            cache_intermediate_ca: true,
+            root_certs: validation::RootCerts::default(),
         }
     }
 }
@@ -154,6 +168,9 @@ impl Config {
             log_cert_base64: s.bool("X509::log_cert_base64", false)?,
             log_requested_cas: s.bool("SSL::log_requested_client_certificate_authorities", false)?,
             log_ext: s.bool("SSL::log_ext", false)?,
+            validate_certs: s.bool("SSL::validate_certs", false)?,
+            cache_intermediate_ca: s.bool("SSL::ssl_cache_intermediate_ca", d.cache_intermediate_ca)?,
+            root_certs: validation::RootCerts::from_settings(s.get("SSL::root_certs"), s.added("SSL::root_certs")),
         })
     }
 }
@@ -219,6 +236,9 @@ pub fn ssl_schema(cfg: &Config) -> Schema {
     f.push(Field::new("sni_matches_cert", Bool));
     if cfg.log_requested_cas {
         f.push(Field::new("requested_client_certificate_authorities", Vector(&STRING)));
+    }
+    if cfg.validate_certs {
+        f.push(Field::new("validation_status", String));
     }
     if cfg.log_ext {
         for &(name, vec) in EXT_FIELDS {
@@ -336,6 +356,9 @@ pub fn with_ssl_row<R>(
         .map(|v| v.iter().map(|s| Value::str(s)).collect());
     if cfg.log_requested_cas {
         vals.push(cas.as_deref().map(Value::List));
+    }
+    if cfg.validate_certs {
+        vals.push(row.validation_status.map(Value::str));
     }
     let x = &row.ext;
     let cl = |v: &Option<Vec<u64>>| -> Option<Vec<Value<'static>>> {
@@ -507,7 +530,10 @@ impl SslAnalyzer {
                     };
                     emit_weird(cx, &name, addl.as_deref(), source)
                 }
-                Action::LogSsl(row) => {
+                Action::LogSsl(mut row) => {
+                    if self.cfg.validate_certs {
+                        row.validation_status = self.validate(cx, &row.server_chain_der);
+                    }
                     let cfg = self.cfg.clone();
                     let conn = cx.conn();
                     let uid = conn.uid.to_string();
@@ -520,7 +546,7 @@ impl SslAnalyzer {
                     host_cert,
                     client_cert,
                 } => {
-                    let cache = cx.worker_state().and_then(|s| s.downcast_mut::<X509Cache>());
+                    let cache = worker_state(cx).map(|s| &mut s.x509);
                     if session::x509_should_log(cache, &self.cfg, &cert.fingerprint, host_cert, client_cert, ts)
                         && (host_cert || !self.cfg.log_hostcerts_only)
                     {
@@ -537,6 +563,48 @@ impl SslAnalyzer {
                 }
             }
         }
+    }
+}
+
+/// What the analyzer keeps across the connections of one worker.
+#[derive(Debug, Default)]
+pub struct WorkerState {
+    /// x509.log de-duplication.
+    pub x509: X509Cache,
+    /// validate-certs.zeek's result and intermediate caches.
+    pub validation: validation::Caches,
+}
+
+fn worker_state(cx: &mut dyn Context) -> Option<&mut WorkerState> {
+    cx.worker_state().and_then(|s| s.downcast_mut::<WorkerState>())
+}
+
+impl SslAnalyzer {
+    /// validate-certs.zeek's `ssl_finishing` hook: `validation_status` for the server's chain, at network
+    /// time. A root bundle that cannot be loaded gives Zeek's `x509_verify` message for a failed root store
+    /// (and is reported once on stderr).
+    fn validate(&self, cx: &mut dyn Context, chain: &[Vec<u8>]) -> Option<&'static str> {
+        if chain.is_empty() {
+            return None;
+        }
+        let store = self.cfg.root_certs.store();
+        let store = match store.as_ref() {
+            Ok(s) => s,
+            Err(e) => {
+                static REPORTED: std::sync::Once = std::sync::Once::new();
+                REPORTED.call_once(|| eprintln!("weir: {e}"));
+                return Some("Problem initializing root store");
+            }
+        };
+        let now = cx.network_time();
+        let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+        let mut own = None;
+        let caches = match worker_state(cx) {
+            Some(s) => &mut s.validation,
+            None => own.insert(validation::Caches::new()),
+        };
+        let status = caches.validate(&chain, store, self.cfg.cache_intermediate_ca, now)?;
+        Some(validation::status_string(status))
     }
 }
 
@@ -697,7 +765,7 @@ fn new_analyzer(settings: &Settings) -> Box<dyn Analyzer> {
 }
 
 fn new_worker_state() -> Box<dyn std::any::Any + Send> {
-    Box::new(X509Cache::new())
+    Box::new(WorkerState::default())
 }
 
 /// The log schemas for these settings (several settings add columns); every registration's `logs`.

@@ -59,6 +59,12 @@ pub struct SslRow {
     pub client_subject: Option<String>,
     pub client_issuer: Option<String>,
     pub sni_matches_cert: Option<bool>,
+    /// `validation_status` (policy/protocols/ssl/validate-certs), filled in by the analyzer from
+    /// `server_chain_der`.
+    pub validation_status: Option<&'static str>,
+    /// With `SSL::validate_certs`: the DER of the server's certificates that parsed, in order, when the
+    /// first one did (what validate-certs.zeek validates); empty otherwise. Not a column.
+    pub server_chain_der: Vec<Vec<u8>>,
     /// `requested_client_certificate_authorities` (policy/protocols/ssl/certificate-request-info).
     pub requested_client_certificate_authorities: Option<Vec<String>>,
     /// The columns of `policy/protocols/ssl/ssl-log-ext.zeek`.
@@ -563,6 +569,11 @@ impl Session {
             }
             info.row.subject = Some(first.subject.clone());
             info.row.issuer = Some(first.issuer.clone());
+        }
+        if cfg.validate_certs {
+            if let Some(chain @ [Some(_), ..]) = info.cert_chain.as_deref() {
+                info.row.server_chain_der = chain.iter().flatten().map(|c| c.der.clone()).collect();
+            }
         }
         if let Some(Some(first)) = info.client_cert_chain.as_ref().and_then(|c| c.first()) {
             info.row.client_subject = Some(first.subject.clone());

@@ -306,6 +306,7 @@ impl EngineConfig {
                 let _: u64 = value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?;
             }
             // Settings of the selected analyzers (`dns_max_queries`, `SSL::max_ssl_history_length`...).
+            _ if self.registry.accepts_setting(name) && add => self.registry.settings.add(name, value),
             _ if self.registry.accepts_setting(name) => self.registry.settings.insert(name, value),
             _ => {
                 return Err(format!(

@@ -5,11 +5,13 @@
 //!   ([`zeek::translate`]).
 //! * [`canon`] reimplements Zeek's canonifiers and parses logs.
 //! * [`compare`] maps uids to connection keys and compares rows field by field.
+//! * [`roots`] turns root certificates that test scripts add to `SSL::root_certs` into PEM bundles.
 //! * [`suite`] runs tests, checks `testdata/known-differences.tsv` and renders the report.
 
 pub mod canon;
 pub mod compare;
 pub mod manifest;
+pub mod roots;
 pub mod shell;
 pub mod suite;
 pub mod zeek;

@@ -921,6 +921,11 @@ impl<'a> Shell<'a> {
     fn run_zeek(&mut self, args: &[String], stdin: &[u8], line: &str) -> CmdOut {
         let inv: Invocation = translate(args, self.test);
         self.replay.commands.push(format!("weir {}", inv.args.join(" ")));
+        for (name, content) in &inv.files {
+            if let Err(e) = std::fs::write(self.path(name), content) {
+                self.replay.exit_failures.push(format!("`{line}`: cannot write {name}: {e}"));
+            }
+        }
         let before = dir_state(&self.dir);
         let (st, out, err) = self.engine.run(&inv, &self.dir, stdin);
         let after = dir_state(&self.dir);

@@ -79,6 +79,7 @@ const SCRIPTS: &[ScriptInfo] = &[
         &["weird", "ssl", "x509"],
         &["ssl"],
     ),
+    si("protocols/ssl/validate-certs", &["weird", "ssl", "x509"], &["ssl"]),
 ];
 
 /// Policy scripts that weir implements as settings of an analyzer: loading the script in Zeek is
@@ -93,7 +94,27 @@ const POLICY_SETTINGS: &[(&str, &str)] = &[
         "protocols/ssl/certificate-request-info",
         "SSL::log_requested_client_certificate_authorities=T",
     ),
+    ("protocols/ssl/validate-certs", "SSL::validate_certs=T"),
 ];
+
+/// btest helper scripts (testing/scripts, copied to testdata/zeek/scripts) that only add root certificates
+/// (`redef SSL::root_certs += {...}`): weir gets them as a PEM bundle with `SSL::root_certs+=`.
+const ROOT_CERT_HELPERS: &[&str] = &["external-ca-list.zeek"];
+
+/// A `SSL::root_certs+=BUNDLE` setting for the root certificates a Zeek script adds, with the bundle to
+/// write in the run directory; None when the script is not in the corpus or adds none.
+fn root_certs_setting(script: &std::path::Path, inv: &mut Invocation, settings: &mut Vec<(String, String)>) -> bool {
+    let Some(certs) = std::fs::read_to_string(script)
+        .ok()
+        .and_then(|t| crate::roots::root_certs_in_script(&t))
+    else {
+        return false;
+    };
+    let name = format!("root-certs-{}.pem", inv.files.len() + 1);
+    inv.files.push((name.clone(), crate::roots::pem_bundle(&certs)));
+    settings.push(("SSL::root_certs".into(), format!("SSL::root_certs+={name}")));
+    true
+}
 
 const fn si(name: &'static str, logs: &'static [&'static str], analyzers: &'static [&'static str]) -> ScriptInfo {
     ScriptInfo { name, logs, analyzers }
@@ -118,6 +139,8 @@ pub struct Invocation {
     pub settings: Vec<String>,
     /// True when the trace is read from stdin (`-r -`).
     pub stdin_trace: bool,
+    /// Files to write in the run directory first (name, content): root certificate bundles.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// Splits `redef NAME[: type] (=|+=|-=) VALUE;` into a `--set` argument.
@@ -251,6 +274,12 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
             }
         } else if LOG_NEUTRAL_HELPERS.contains(&a.as_str()) {
             // Prints only; changes no log (see LOG_NEUTRAL_HELPERS).
+        } else if let Some(h) = ROOT_CERT_HELPERS.iter().find(|h| a.strip_prefix("$SCRIPTS/") == Some(**h)) {
+            let path = crate::suite::corpus_dir().join("scripts").join(h);
+            if !root_certs_setting(&path, &mut inv, &mut settings) {
+                inv.unsupported
+                    .push(format!("loads a btest helper script `{a}` that weir cannot run"));
+            }
         } else if a.contains("$SCRIPTS") || a.contains("/scripts/") || a.starts_with("./") {
             inv.unsupported
                 .push(format!("loads a btest helper script `{a}` that weir cannot run"));
@@ -267,6 +296,16 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
             }
         }
         for r in test.script_redefs() {
+            if redef_to_setting(&r).is_err() && r.replace(' ', "").starts_with("redefSSL::root_certs+={") {
+                // The manifest keeps only the first line; the %INPUT (testdata/zeek/inputs) has the certificates.
+                let dir = crate::suite::corpus_dir().join("inputs");
+                let found = ["zeek", "test"]
+                    .iter()
+                    .any(|ext| root_certs_setting(&dir.join(format!("{}.{ext}", test.name)), &mut inv, &mut settings));
+                if found {
+                    continue;
+                }
+            }
             match redef_to_setting(&r) {
                 Ok(s) => settings.push(s),
                 Err(e) => inv.unsupported.push(e),

@@ -1,0 +1,158 @@
+//! `policy/protocols/ssl/validate-certs.zeek`: ssl.log's `validation_status`, the result of verifying the
+//! server's certificate chain ([`crate::verify`]) against the root certificates (`SSL::root_certs`) at the
+//! network time the row is written (Zeek's `x509_verify` defaults to `network_time()` in `ssl_finishing`).
+//!
+//! The script's two caches are kept per worker (as in a Zeek cluster whose workers have not exchanged
+//! intermediates yet; weir's workers share nothing, so results do not depend on thread timing):
+//! * results by chain (the SHA-1s of its certificates), read-expiring after 5 minutes
+//!   (`recently_validated_certs`);
+//! * with `SSL::ssl_cache_intermediate_ca` (default T), the intermediates of every chain that verified, by
+//!   the subject of the host certificate's issuer (`intermediate_cache`): a later host certificate from the
+//!   same issuer is first tried with them, which validates servers that do not send their intermediates.
+//!
+//! Root certificates: Zeek loads Mozilla's list (`base/protocols/ssl/mozilla-ca-list.zeek`); weir has the
+//! same list built in (the `webpki-root-certs` crate, from Mozilla's CA program). `SSL::root_certs=FILE`
+//! replaces it by the certificates of a PEM bundle (`{}`: none), `SSL::root_certs+=FILE` adds a bundle.
+
+use crate::verify::{self, Cert, RootStore, VerifyError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// `&read_expire=5mins` of `recently_validated_certs`.
+const RESULT_READ_EXPIRE: f64 = 300.0;
+/// Bound on cached results per worker (Zeek's table is unbounded): when full, expired entries are dropped,
+/// and if none are, the new result is not cached (it is computed again next time).
+const MAX_CACHED_RESULTS: usize = 100_000;
+/// Bound on cached intermediate chains per worker (Zeek's table is unbounded and never expires); when full,
+/// new ones are not cached.
+const MAX_CACHED_INTERMEDIATES: usize = 10_000;
+
+/// Which root certificates to trust: Mozilla's built-in list or not, plus PEM bundle files.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RootCerts {
+    /// Without the built-in list (`SSL::root_certs=...`).
+    pub replace_builtin: bool,
+    /// PEM bundles, in order.
+    pub files: Vec<String>,
+}
+
+impl RootCerts {
+    /// From `SSL::root_certs` (`=`: replaces the built-in list; `{}` for none) and its `+=` additions.
+    pub fn from_settings(set: Option<&str>, added: &[String]) -> RootCerts {
+        let mut files: Vec<String> = Vec::new();
+        if let Some(v) = set {
+            files.extend(bundle_path(v));
+        }
+        files.extend(added.iter().filter_map(|v| bundle_path(v)));
+        RootCerts {
+            replace_builtin: set.is_some(),
+            files,
+        }
+    }
+
+    /// Loads the certificates; an unreadable or damaged bundle is an error naming the file.
+    pub fn load(&self) -> Result<RootStore, String> {
+        let mut store = RootStore::new();
+        if !self.replace_builtin {
+            for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+                store.add_der(der.as_ref());
+            }
+        }
+        for f in &self.files {
+            let text = std::fs::read(f).map_err(|e| format!("SSL::root_certs: {f}: {e}"))?;
+            store.add_pem(&text).map_err(|e| format!("SSL::root_certs: {f}: {e}"))?;
+        }
+        Ok(store)
+    }
+
+    /// The store for these settings, loaded once per process and shared by all workers.
+    pub fn store(&self) -> Arc<Result<RootStore, String>> {
+        type Stores = Mutex<HashMap<RootCerts, Arc<Result<RootStore, String>>>>;
+        static STORES: OnceLock<Stores> = OnceLock::new();
+        let mut stores = STORES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        stores.entry(self.clone()).or_insert_with(|| Arc::new(self.load())).clone()
+    }
+}
+
+fn bundle_path(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty() && v != "{}" && v != "{ }").then(|| v.to_string())
+}
+
+/// `X509::Result` as the script keeps it: OK or OpenSSL's error.
+pub type Status = Result<(), VerifyError>;
+
+/// The string ssl.log's `validation_status` shows.
+pub fn status_string(s: Status) -> &'static str {
+    match s {
+        Ok(()) => "ok",
+        Err(e) => e.as_str(),
+    }
+}
+
+/// validate-certs.zeek's caches of one worker.
+#[derive(Debug, Default)]
+pub struct Caches {
+    /// Chain id (SHA-1s of its certificates) -> (result, last access).
+    recent: HashMap<Vec<[u8; 20]>, (Status, f64)>,
+    /// Subject name (DER) of an intermediate that issued a host certificate -> the intermediates of the
+    /// chain that verified (host certificate and trust anchor left out).
+    intermediates: HashMap<Vec<u8>, Vec<Arc<Cert>>>,
+}
+
+impl Caches {
+    pub fn new() -> Caches {
+        Caches::default()
+    }
+
+    /// The `ssl_finishing` hook: validates the server's chain (DER, as sent, certificates that did not
+    /// parse left out) at network time `now`. None when the host certificate does not parse (no status).
+    pub fn validate(&mut self, chain: &[&[u8]], store: &RootStore, cache_intermediates: bool, now: f64) -> Option<Status> {
+        let certs: Vec<Arc<Cert>> = chain.iter().filter_map(|d| Cert::from_der(d)).map(Arc::new).collect();
+        let leaf = certs.first().filter(|c| c.der() == chain[0])?;
+        if cache_intermediates {
+            if let Some(cached) = self.intermediates.get(&leaf.issuer_der) {
+                let mut with_cached = vec![leaf.clone()];
+                with_cached.extend(cached.iter().cloned());
+                let r = self.cache_validate(&with_cached, store, cache_intermediates, now);
+                if r.is_ok() {
+                    return Some(r);
+                }
+            }
+        }
+        Some(self.cache_validate(&certs, store, cache_intermediates, now))
+    }
+
+    /// `cache_validate`: a recent result for the same chain, else `x509_verify` (and caching of the
+    /// intermediates of a chain that verified).
+    fn cache_validate(&mut self, chain: &[Arc<Cert>], store: &RootStore, cache_intermediates: bool, now: f64) -> Status {
+        let id: Vec<[u8; 20]> = chain.iter().map(|c| verify::sha1(c.der())).collect();
+        if let Some((status, last)) = self.recent.get_mut(&id) {
+            if now - *last <= RESULT_READ_EXPIRE {
+                *last = now;
+                return *status;
+            }
+        }
+        // Zeek passes network_time() as a double; x509_verify casts it to time_t.
+        let verdict = verify::verify(chain, store, now.trunc() as i64);
+        let status = verdict.as_ref().map(|_| ()).map_err(|e| *e);
+        self.remember(id, status, now);
+        if let (true, Ok(path)) = (cache_intermediates, &verdict) {
+            if path.len() > 2 && self.intermediates.len() < MAX_CACHED_INTERMEDIATES {
+                self.intermediates
+                    .entry(path[1].subject_der.clone())
+                    .or_insert_with(|| path[1..path.len() - 1].to_vec());
+            }
+        }
+        status
+    }
+
+    fn remember(&mut self, id: Vec<[u8; 20]>, status: Status, now: f64) {
+        if self.recent.len() >= MAX_CACHED_RESULTS {
+            self.recent.retain(|_, (_, last)| now - *last <= RESULT_READ_EXPIRE);
+        }
+        if self.recent.len() < MAX_CACHED_RESULTS || self.recent.contains_key(&id) {
+            self.recent.insert(id, (status, now));
+        }
+    }
+}
