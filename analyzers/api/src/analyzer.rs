@@ -180,7 +180,10 @@ impl Settings {
     }
     /// Records `NAME+=VALUE`: an addition to the setting's value (see [`Settings::added`]).
     pub fn add(&mut self, name: &str, value: &str) {
-        self.additions.entry(name.to_string()).or_default().push(value.to_string());
+        self.additions
+            .entry(name.to_string())
+            .or_default()
+            .push(value.to_string());
     }
     /// The values given with `NAME+=VALUE`, in order; [`Settings::get`] has the `NAME=VALUE` one.
     pub fn added(&self, name: &str) -> &[String] {

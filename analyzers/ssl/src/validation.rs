@@ -69,8 +69,14 @@ impl RootCerts {
     pub fn store(&self) -> Arc<Result<RootStore, String>> {
         type Stores = Mutex<HashMap<RootCerts, Arc<Result<RootStore, String>>>>;
         static STORES: OnceLock<Stores> = OnceLock::new();
-        let mut stores = STORES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-        stores.entry(self.clone()).or_insert_with(|| Arc::new(self.load())).clone()
+        let mut stores = STORES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        stores
+            .entry(self.clone())
+            .or_insert_with(|| Arc::new(self.load()))
+            .clone()
     }
 }
 
@@ -107,7 +113,13 @@ impl Caches {
 
     /// The `ssl_finishing` hook: validates the server's chain (DER, as sent, certificates that did not
     /// parse left out) at network time `now`. None when the host certificate does not parse (no status).
-    pub fn validate(&mut self, chain: &[&[u8]], store: &RootStore, cache_intermediates: bool, now: f64) -> Option<Status> {
+    pub fn validate(
+        &mut self,
+        chain: &[&[u8]],
+        store: &RootStore,
+        cache_intermediates: bool,
+        now: f64,
+    ) -> Option<Status> {
         let certs: Vec<Arc<Cert>> = chain.iter().filter_map(|d| Cert::from_der(d)).map(Arc::new).collect();
         let leaf = certs.first().filter(|c| c.der() == chain[0])?;
         if cache_intermediates {
@@ -125,7 +137,13 @@ impl Caches {
 
     /// `cache_validate`: a recent result for the same chain, else `x509_verify` (and caching of the
     /// intermediates of a chain that verified).
-    fn cache_validate(&mut self, chain: &[Arc<Cert>], store: &RootStore, cache_intermediates: bool, now: f64) -> Status {
+    fn cache_validate(
+        &mut self,
+        chain: &[Arc<Cert>],
+        store: &RootStore,
+        cache_intermediates: bool,
+        now: f64,
+    ) -> Status {
         let id: Vec<[u8; 20]> = chain.iter().map(|c| verify::sha1(c.der())).collect();
         if let Some((status, last)) = self.recent.get_mut(&id) {
             if now - *last <= RESULT_READ_EXPIRE {

@@ -110,9 +110,15 @@ const SUPPORTED_EXTENSIONS: &[&str] = &[
 /// The public key of a certificate, as far as verification needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Key {
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
     /// Curve OID (dotted) and SEC1 point.
-    Ec { curve: String, point: Vec<u8> },
+    Ec {
+        curve: String,
+        point: Vec<u8>,
+    },
     /// Another algorithm (DSA, Ed25519, ...), or a key that did not decode.
     Other,
 }
@@ -292,7 +298,9 @@ impl Cert {
 const OID_RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
 
 fn param_oid(p: &Any<'_>) -> Option<String> {
-    (p.tag() == Tag::Oid).then(|| p.clone().oid().ok().map(|o| o.to_id_string())).flatten()
+    (p.tag() == Tag::Oid)
+        .then(|| p.clone().oid().ok().map(|o| o.to_id_string()))
+        .flatten()
 }
 
 fn strip_leading_zeros(s: &[u8]) -> &[u8] {
@@ -317,13 +325,9 @@ fn canonical_name(name: &X509Name<'_>) -> Vec<u8> {
                     std::str::from_utf8(v.data).ok().map(str::to_string)
                 }
                 Tag::T61String => Some(v.data.iter().map(|&b| char::from(b)).collect()),
-                Tag::BmpString => char::decode_utf16(
-                    v.data
-                        .chunks_exact(2)
-                        .map(|c| u16::from_be_bytes([c[0], c[1]])),
-                )
-                .collect::<Result<String, _>>()
-                .ok(),
+                Tag::BmpString => char::decode_utf16(v.data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])))
+                    .collect::<Result<String, _>>()
+                    .ok(),
                 Tag::UniversalString => v
                     .data
                     .chunks_exact(4)
@@ -333,7 +337,11 @@ fn canonical_name(name: &X509Name<'_>) -> Vec<u8> {
             };
             match text {
                 Some(t) => {
-                    let canon = t.split_ascii_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+                    let canon = t
+                        .split_ascii_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_ascii_lowercase();
                     out.push(0x0c);
                     out.extend_from_slice(&(canon.len() as u32).to_be_bytes());
                     out.extend_from_slice(canon.as_bytes());
@@ -505,7 +513,9 @@ fn build_chain(leaf: &Arc<Cert>, untrusted: &[Arc<Cert>], store: &RootStore, t: 
             .filter(|c| (cur.self_issued && path.len() == 1) || !in_path(c))
             .cloned()
             .collect();
-        let Some(issuer) = pick_issuer(candidates.iter(), &cur, t).cloned() else { break };
+        let Some(issuer) = pick_issuer(candidates.iter(), &cur, t).cloned() else {
+            break;
+        };
         if let Some(i) = untrusted.iter().position(|c| Arc::ptr_eq(c, &issuer)) {
             untrusted.remove(i);
         }
@@ -696,13 +706,16 @@ fn scheme(alg: &AlgorithmIdentifier<'_>) -> Option<Scheme> {
 fn check_signature(key: &Key, subject: &Cert) -> bool {
     let Some(scheme) = subject.scheme else { return false };
     match (key, scheme) {
-        (Key::Rsa { n, e }, Scheme::Pkcs1(h)) => rsa_key(n, e)
-            .is_some_and(|k| k.verify(h.pkcs1(), &h.digest(&subject.tbs), &subject.signature).is_ok()),
+        (Key::Rsa { n, e }, Scheme::Pkcs1(h)) => {
+            rsa_key(n, e).is_some_and(|k| k.verify(h.pkcs1(), &h.digest(&subject.tbs), &subject.signature).is_ok())
+        }
         (Key::Rsa { n, e }, Scheme::Pss { hash, salt_len }) => rsa_key(n, e).is_some_and(|k| {
             k.verify(hash.pss(salt_len), &hash.digest(&subject.tbs), &subject.signature)
                 .is_ok()
         }),
-        (Key::Ec { curve, point }, Scheme::Ecdsa(h)) => ecdsa_verify(curve, point, &h.digest(&subject.tbs), &subject.signature),
+        (Key::Ec { curve, point }, Scheme::Ecdsa(h)) => {
+            ecdsa_verify(curve, point, &h.digest(&subject.tbs), &subject.signature)
+        }
         _ => false,
     }
 }

@@ -48,7 +48,10 @@ fn zeek_string(s: &str) -> (Vec<u8>, usize) {
     let mut i = 0;
     while i < b.len() && b[i] != b'"' {
         if b[i] == b'\\' && i + 1 < b.len() {
-            let hex = |j: usize| b.get(j..j + 2).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+            let hex = |j: usize| {
+                b.get(j..j + 2)
+                    .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())
+            };
             match b[i + 1] {
                 b'x' if hex(i + 2).is_some() => {
                     out.push(hex(i + 2).unwrap());
@@ -76,7 +79,10 @@ pub fn pem_bundle(certs: &[Vec<u8>]) -> Vec<u8> {
     for der in certs {
         let mut b64 = Vec::new();
         for chunk in der.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (k, &v)| n | u32::from(v) << (16 - 8 * k));
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (k, &v)| n | u32::from(v) << (16 - 8 * k));
             for k in 0..4 {
                 b64.push(if k <= chunk.len() {
                     ALPHABET[(n >> (18 - 6 * k) & 63) as usize]

@@ -923,7 +923,9 @@ impl<'a> Shell<'a> {
         self.replay.commands.push(format!("weir {}", inv.args.join(" ")));
         for (name, content) in &inv.files {
             if let Err(e) = std::fs::write(self.path(name), content) {
-                self.replay.exit_failures.push(format!("`{line}`: cannot write {name}: {e}"));
+                self.replay
+                    .exit_failures
+                    .push(format!("`{line}`: cannot write {name}: {e}"));
             }
         }
         let before = dir_state(&self.dir);

@@ -274,7 +274,10 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
             }
         } else if LOG_NEUTRAL_HELPERS.contains(&a.as_str()) {
             // Prints only; changes no log (see LOG_NEUTRAL_HELPERS).
-        } else if let Some(h) = ROOT_CERT_HELPERS.iter().find(|h| a.strip_prefix("$SCRIPTS/") == Some(**h)) {
+        } else if let Some(h) = ROOT_CERT_HELPERS
+            .iter()
+            .find(|h| a.strip_prefix("$SCRIPTS/") == Some(**h))
+        {
             let path = crate::suite::corpus_dir().join("scripts").join(h);
             if !root_certs_setting(&path, &mut inv, &mut settings) {
                 inv.unsupported
