@@ -95,12 +95,14 @@ pub fn encode_chunks(list: &[(bool, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// The record/handshake layer over a stream (TLS over TCP), both directions interleaved.
+/// The record/handshake layer over a stream (TLS over TCP), both directions interleaved; certificate
+/// chains are validated against the built-in roots.
 pub fn fuzz_tls_stream(data: &[u8]) -> NullContext {
     let mut cx = NullContext::new(Transport::Tcp);
     let mut a = SslAnalyzer::new(Config {
         ja3: true,
         ja4: true,
+        validate_certs: true,
         ..Config::default()
     });
     for (is_orig, d) in chunks(data) {
@@ -125,7 +127,8 @@ pub fn fuzz_dtls(data: &[u8]) -> NullContext {
     cx
 }
 
-/// Certificate handling: parsing and rendering every x509.log field of one DER certificate.
+/// Certificate handling: parsing and rendering every x509.log field of one DER certificate, and its
+/// decoding for verification.
 pub fn fuzz_x509(data: &[u8]) {
     let mut weirds = Vec::new();
     if let Some(c) = crate::x509::parse_certificate(data, &mut weirds) {
@@ -133,5 +136,15 @@ pub fn fuzz_x509(data: &[u8]) {
             assert_eq!(row.len(), crate::x509_schema().fields.len())
         });
         let _ = crate::x509::cert_matches_host(&c, "www.example.com");
+    }
+    // Verification: the certificate as its own chain, untrusted and then as a trust anchor (the
+    // signature of a non-self-signed one is checked with its own key).
+    if let Some(c) = crate::verify::Cert::from_der(data) {
+        let c = std::sync::Arc::new(c);
+        let chain = [c.clone(), c.clone()];
+        let mut store = crate::verify::RootStore::new();
+        let _ = crate::verify::verify(&chain, &store, 1_400_000_000);
+        store.add_der(data);
+        let _ = crate::verify::verify(&chain, &store, 1_400_000_000);
     }
 }

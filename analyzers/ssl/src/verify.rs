@@ -268,6 +268,16 @@ impl Cert {
         &self.der
     }
 
+    /// notBefore, seconds since the epoch.
+    pub fn not_before(&self) -> i64 {
+        self.not_before
+    }
+
+    /// notAfter, seconds since the epoch.
+    pub fn not_after(&self) -> i64 {
+        self.not_after
+    }
+
     /// `X509_check_ca`: 0 = not a CA; 1 = basicConstraints CA; 3 = v1 self-signed; 4 = keyUsage with
     /// keyCertSign; 5 = Netscape CA type.
     fn check_ca(&self) -> u8 {
