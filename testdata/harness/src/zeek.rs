@@ -546,6 +546,40 @@ mod tests {
     }
 
     #[test]
+    fn root_certs_from_helper_script_and_input() {
+        let t = test_row("protocols/ssl/validate-certs", "bare(-b)", "zeek -b -r x.pcap %INPUT");
+        let inv = translate(&argv("-b -r x.pcap $SCRIPTS/external-ca-list.zeek %INPUT"), &t);
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+        let sets: Vec<&str> = inv
+            .args
+            .windows(2)
+            .filter(|w| w[0] == "--set")
+            .map(|w| w[1].as_str())
+            .collect();
+        assert!(sets.contains(&"SSL::root_certs+=root-certs-1.pem"), "{sets:?}");
+        assert!(sets.contains(&"SSL::validate_certs=T"), "{sets:?}");
+        assert_eq!(inv.files.len(), 1);
+        let pem = String::from_utf8(inv.files[0].1.clone()).unwrap();
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 145);
+
+        // The %INPUT's multi-line redef, read from testdata/zeek/inputs.
+        let mut t = test_row(
+            "protocols/ssl/validate-certs",
+            "bare(-b) ; redefs: redef SSL::root_certs += {",
+            "zeek -b -r x.pcap %INPUT",
+        );
+        t.name = "scripts.base.protocols.ssl.cve-2015-3194".into();
+        let inv = translate(&argv("-b -r x.pcap %INPUT"), &t);
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+        assert_eq!(val(&inv.args, "--set"), Some("SSL::root_certs+=root-certs-1.pem"));
+        let pem = String::from_utf8(inv.files[0].1.clone()).unwrap();
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 1);
+        // Without the input file the redef stays unsupported.
+        t.name = "some.other.test".into();
+        assert!(!translate(&argv("-b -r x.pcap %INPUT"), &t).unsupported.is_empty());
+    }
+
+    #[test]
     fn community_id_flag() {
         let t = test_row(
             "(default base scripts) + protocols/conn/community-id-logging",
