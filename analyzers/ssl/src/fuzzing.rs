@@ -96,13 +96,14 @@ pub fn encode_chunks(list: &[(bool, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// The record/handshake layer over a stream (TLS over TCP), both directions interleaved; certificate
-/// chains are validated against the built-in roots.
+/// chains are validated against the built-in roots, and SCTs collected (no CT logs are known).
 pub fn fuzz_tls_stream(data: &[u8]) -> NullContext {
     let mut cx = NullContext::new(Transport::Tcp);
     let mut a = SslAnalyzer::new(Config {
         ja3: true,
         ja4: true,
         validate_certs: true,
+        validate_sct: true,
         ..Config::default()
     });
     for (is_orig, d) in chunks(data) {
@@ -127,8 +128,8 @@ pub fn fuzz_dtls(data: &[u8]) -> NullContext {
     cx
 }
 
-/// Certificate handling: parsing and rendering every x509.log field of one DER certificate, and its
-/// decoding for verification.
+/// Certificate handling: parsing and rendering every x509.log field of one DER certificate, its decoding
+/// for verification, its SCT list extension and precertificate TBS.
 pub fn fuzz_x509(data: &[u8]) {
     let mut weirds = Vec::new();
     if let Some(c) = crate::x509::parse_certificate(data, &mut weirds) {
@@ -139,7 +140,9 @@ pub fn fuzz_x509(data: &[u8]) {
     }
     // Verification: the certificate as its own chain, untrusted and then as a trust anchor (the
     // signature of a non-self-signed one is checked with its own key).
+    let _ = crate::sct::certificate_scts(data);
     if let Some(c) = crate::verify::Cert::from_der(data) {
+        let _ = crate::sct::precert_tbs(c.tbs());
         let c = std::sync::Arc::new(c);
         let chain = [c.clone(), c.clone()];
         let mut store = crate::verify::RootStore::new();

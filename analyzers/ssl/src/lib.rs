@@ -18,6 +18,7 @@ pub mod fingerprint;
 pub mod fuzzing;
 pub mod parse;
 pub mod proto;
+pub mod sct;
 pub mod session;
 pub mod validation;
 pub mod verify;
@@ -25,6 +26,7 @@ mod wire;
 pub mod x509;
 
 use session::{Action, Session, SslRow};
+use std::sync::Arc;
 use weir_api::analyzer::{Analyzer, AnalyzerInfo, Context, Probe, Settings, Transport};
 use weir_api::log::{Field, FieldType, Schema, Value};
 use x509::X509Cache;
@@ -50,6 +52,8 @@ pub const SETTINGS: &[&str] = &[
     "SSL::validate_certs",
     "SSL::ssl_cache_intermediate_ca",
     "SSL::root_certs",
+    "SSL::validate_sct",
+    "SSL::ct_logs",
 ];
 
 /// The analyzer's configuration, from [`Settings`].
@@ -89,6 +93,11 @@ pub struct Config {
     pub cache_intermediate_ca: bool,
     /// `SSL::root_certs`: the trusted certificates.
     pub root_certs: validation::RootCerts,
+    /// `policy/protocols/ssl/validate-sct.zeek` (which loads validate-certs): ssl.log gains `valid_ct_logs`,
+    /// `valid_ct_operators`.
+    pub validate_sct: bool,
+    /// `SSL::ct_logs`: the known CT logs (files of Google's log list format).
+    pub ct_logs: sct::CtLogFiles,
 }
 
 impl Default for Config {
@@ -114,6 +123,8 @@ impl Default for Config {
             validate_certs: false,
             cache_intermediate_ca: true,
             root_certs: validation::RootCerts::default(),
+            validate_sct: false,
+            ct_logs: sct::CtLogFiles::default(),
         }
     }
 }
@@ -168,7 +179,9 @@ impl Config {
             log_cert_base64: s.bool("X509::log_cert_base64", false)?,
             log_requested_cas: s.bool("SSL::log_requested_client_certificate_authorities", false)?,
             log_ext: s.bool("SSL::log_ext", false)?,
-            validate_certs: s.bool("SSL::validate_certs", false)?,
+            validate_sct: s.bool("SSL::validate_sct", false)?,
+            validate_certs: s.bool("SSL::validate_certs", false)? || s.bool("SSL::validate_sct", false)?,
+            ct_logs: sct::CtLogFiles::from_settings(s.get("SSL::ct_logs"), s.added("SSL::ct_logs")),
             cache_intermediate_ca: s.bool("SSL::ssl_cache_intermediate_ca", d.cache_intermediate_ca)?,
             root_certs: validation::RootCerts::from_settings(s.get("SSL::root_certs"), s.added("SSL::root_certs")),
         })
@@ -239,6 +252,10 @@ pub fn ssl_schema(cfg: &Config) -> Schema {
     }
     if cfg.validate_certs {
         f.push(Field::new("validation_status", String));
+    }
+    if cfg.validate_sct {
+        f.push(Field::new("valid_ct_logs", Count));
+        f.push(Field::new("valid_ct_operators", Count));
     }
     if cfg.log_ext {
         for &(name, vec) in EXT_FIELDS {
@@ -359,6 +376,10 @@ pub fn with_ssl_row<R>(
     }
     if cfg.validate_certs {
         vals.push(row.validation_status.map(Value::str));
+    }
+    if cfg.validate_sct {
+        vals.push(row.valid_ct_logs.map(Value::Count));
+        vals.push(row.valid_ct_operators.map(Value::Count));
     }
     let x = &row.ext;
     let cl = |v: &Option<Vec<u64>>| -> Option<Vec<Value<'static>>> {
@@ -532,7 +553,7 @@ impl SslAnalyzer {
                 }
                 Action::LogSsl(mut row) => {
                     if self.cfg.validate_certs {
-                        row.validation_status = self.validate(cx, &row.server_chain_der);
+                        self.validate(cx, &mut row);
                     }
                     let cfg = self.cfg.clone();
                     let conn = cx.conn();
@@ -573,6 +594,8 @@ pub struct WorkerState {
     pub x509: X509Cache,
     /// validate-certs.zeek's result and intermediate caches.
     pub validation: validation::Caches,
+    /// validate-sct.zeek's result cache.
+    pub sct: sct::SctCache,
 }
 
 fn worker_state(cx: &mut dyn Context) -> Option<&mut WorkerState> {
@@ -580,31 +603,68 @@ fn worker_state(cx: &mut dyn Context) -> Option<&mut WorkerState> {
 }
 
 impl SslAnalyzer {
-    /// validate-certs.zeek's `ssl_finishing` hook: `validation_status` for the server's chain, at network
-    /// time. A root bundle that cannot be loaded gives Zeek's `x509_verify` message for a failed root store
-    /// (and is reported once on stderr).
-    fn validate(&self, cx: &mut dyn Context, chain: &[Vec<u8>]) -> Option<&'static str> {
-        if chain.is_empty() {
-            return None;
+    /// The `ssl_finishing` hooks of validate-certs.zeek (`validation_status` for the server's chain, at
+    /// network time) and, with `SSL::validate_sct`, validate-sct.zeek (`valid_ct_logs`,
+    /// `valid_ct_operators`). A root or CT log file that cannot be loaded is reported once on stderr; for
+    /// roots, the status is Zeek's `x509_verify` message for a failed root store.
+    fn validate(&self, cx: &mut dyn Context, row: &mut SslRow) {
+        let certs: Vec<Arc<verify::Cert>> = row
+            .server_chain_der
+            .iter()
+            .filter_map(|d| verify::Cert::from_der(d))
+            .map(Arc::new)
+            .collect();
+        if certs.is_empty() {
+            return;
         }
         let store = self.cfg.root_certs.store();
-        let store = match store.as_ref() {
-            Ok(s) => s,
-            Err(e) => {
-                static REPORTED: std::sync::Once = std::sync::Once::new();
-                REPORTED.call_once(|| eprintln!("weir: {e}"));
-                return Some("Problem initializing root store");
-            }
+        let Some(store) = loaded(&store) else {
+            row.validation_status = Some("Problem initializing root store");
+            return;
         };
         let now = cx.network_time();
-        let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
         let mut own = None;
-        let caches = match worker_state(cx) {
-            Some(s) => &mut s.validation,
-            None => own.insert(validation::Caches::new()),
+        let state = match worker_state(cx) {
+            Some(s) => s,
+            None => own.insert(WorkerState::default()),
         };
-        let status = caches.validate(&chain, store, self.cfg.cache_intermediate_ca, now)?;
-        Some(validation::status_string(status))
+        let verdict = state
+            .validation
+            .validate(&certs, store, self.cfg.cache_intermediate_ca, now);
+        row.validation_status = Some(validation::status_string(&verdict));
+        if !self.cfg.validate_sct {
+            return;
+        }
+        static LOGS: validation::Loaded<sct::CtLogFiles, sct::CtLogs> = std::sync::OnceLock::new();
+        let logs = validation::load_once(&LOGS, &self.cfg.ct_logs, sct::CtLogFiles::load);
+        let no_logs = sct::CtLogs::default();
+        let chain = sct::Chain {
+            sent: &certs,
+            valid: verdict.as_deref().ok(),
+            cached_intermediate: state.validation.cached_intermediate(&certs[0].issuer_der),
+            validation_code: Some(verdict.as_ref().map_or_else(|e| e.code(), |_| 0)),
+        };
+        let (logs, operators) = state
+            .sct
+            .validate(&row.ct_proofs, &chain, loaded(&logs).unwrap_or(&no_logs), now);
+        row.valid_ct_logs = Some(logs);
+        row.valid_ct_operators = Some(operators);
+    }
+}
+
+/// The loaded value, or None after reporting the error once.
+fn loaded<T>(r: &Result<T, String>) -> Option<&T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            static REPORTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+            let mut seen = REPORTED.lock().unwrap_or_else(|p| p.into_inner());
+            if !seen.contains(e) {
+                eprintln!("weir: {e}");
+                seen.push(e.clone());
+            }
+            None
+        }
     }
 }
 

@@ -36,6 +36,63 @@ pub enum ExtContent<'a> {
     ConnectionId(&'a [u8]),
     /// ECH: type, and (kdf_id, aead_id) for the outer form (type 0)
     Ech(u8, Option<(u16, u16)>),
+    /// signed_certificate_timestamp: the SCTs of the list.
+    Scts(Vec<Sct<'a>>),
+}
+
+/// One Signed Certificate Timestamp (RFC 6962 3.2), as in the TLS extension and the X.509 / OCSP
+/// extensions (`tls-handshake-signed_certificate_timestamp.pac`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sct<'a> {
+    pub version: u8,
+    pub log_id: &'a [u8],
+    /// Milliseconds since the epoch.
+    pub timestamp: u64,
+    pub hash_alg: u8,
+    pub sig_alg: u8,
+    pub signature: &'a [u8],
+}
+
+/// A `SignedCertificateTimestampList`: `length: uint16` then SCTs, each `length: uint16` framed, until the
+/// list's length is used up (bytes after it are ignored, as binpac's `&length` does).
+pub fn parse_sct_list(data: &[u8]) -> Result<Vec<Sct<'_>>, Short> {
+    let (list, end) = parse_sct_list_partial(data);
+    end.map(|()| list)
+}
+
+/// [`parse_sct_list`], keeping the SCTs parsed before an error (binpac has raised their events by then).
+pub fn parse_sct_list_partial(data: &[u8]) -> (Vec<Sct<'_>>, Result<(), Short>) {
+    let mut out = Vec::new();
+    let end = sct_list(data, &mut out);
+    (out, end)
+}
+
+fn sct_list<'a>(data: &'a [u8], out: &mut Vec<Sct<'a>>) -> Result<(), Short> {
+    let mut r = Reader::new(data);
+    let len = r.u16()? as usize;
+    let mut list = Reader::new(r.bytes(len)?);
+    while list.remaining() > 0 {
+        let l = list.u16()? as usize;
+        let mut one = Reader::new(list.bytes(l)?);
+        let version = one.u8()?;
+        let log_id = one.bytes(32)?;
+        let timestamp = u64::from(one.u32()?) << 32 | u64::from(one.u32()?);
+        let ext_len = one.u16()? as usize;
+        one.bytes(ext_len)?;
+        let hash_alg = one.u8()?;
+        let sig_alg = one.u8()?;
+        let sig_len = one.u16()? as usize;
+        let signature = one.bytes(sig_len)?;
+        out.push(Sct {
+            version,
+            log_id,
+            timestamp,
+            hash_alg,
+            sig_alg,
+            signature,
+        });
+    }
+    Ok(())
 }
 
 pub const EXT_SERVER_NAME: u16 = 0;
@@ -199,6 +256,7 @@ fn parse_ext_content<'a>(
             HelloKind::Server => ExtContent::PskServer(r.u16()?),
             HelloKind::Other => ExtContent::None,
         },
+        EXT_SCT => ExtContent::Scts(parse_sct_list(data)?),
         EXT_CONNECTION_ID => {
             let l = r.u8()? as usize;
             ExtContent::ConnectionId(r.bytes(l)?)

@@ -33,6 +33,8 @@ const V2_SERVER_HELLO: u16 = 304;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Confirm,
+    /// `ssl_extension_signed_certificate_timestamp` (either side's hello).
+    SignedCertificateTimestamp(crate::sct::SctInfo),
     Violation(String),
     /// A weird raised by the analyzer (name, addl).
     Weird(&'static str, Option<String>),
@@ -967,6 +969,11 @@ impl Proto {
                     is_client,
                     modes: m.clone(),
                 }),
+                ExtContent::Scts(list) => {
+                    for sct in list {
+                        ev.push(Event::SignedCertificateTimestamp(sct.into()))
+                    }
+                }
                 _ => {}
             }
             let _ = kind;

@@ -65,6 +65,11 @@ pub struct SslRow {
     /// With `SSL::validate_certs`: the DER of the server's certificates that parsed, in order, when the
     /// first one did (what validate-certs.zeek validates); empty otherwise. Not a column.
     pub server_chain_der: Vec<Vec<u8>>,
+    /// With `SSL::validate_sct`: the SCTs seen (`ct_proofs`). Not a column.
+    pub ct_proofs: Vec<crate::sct::SctInfo>,
+    /// `valid_ct_logs`, `valid_ct_operators` (policy/protocols/ssl/validate-sct).
+    pub valid_ct_logs: Option<u64>,
+    pub valid_ct_operators: Option<u64>,
     /// `requested_client_certificate_authorities` (policy/protocols/ssl/certificate-request-info).
     pub requested_client_certificate_authorities: Option<Vec<String>>,
     /// The columns of `policy/protocols/ssl/ssl-log-ext.zeek`.
@@ -295,6 +300,12 @@ impl Session {
                 }
             }
             Event::Weird(name, addl) => out.push(Action::Weird(name.into(), addl, WeirdSource::Analyzer)),
+            Event::SignedCertificateTimestamp(sct) => {
+                // validate-sct.zeek's handler appends to c$ssl$ct_proofs (nothing without c$ssl).
+                if let (true, Some(info)) = (cfg.validate_sct, self.ssl.as_mut()) {
+                    info.row.ct_proofs.push(sct);
+                }
+            }
             Event::ClientHello {
                 version,
                 record_version,
@@ -535,6 +546,10 @@ impl Session {
                             info.cert_chain.as_mut()
                         };
                         chain.unwrap().push(cert.clone());
+                    }
+                    if let (true, 0, Some(_), Some(info)) = (cfg.validate_sct, i, &cert, self.ssl.as_mut()) {
+                        // x509_ocsp_ext_signed_certificate_timestamp of a host certificate's file.
+                        info.row.ct_proofs.extend(crate::sct::certificate_scts(der));
                     }
                     if let Some(cert) = cert {
                         out.push(Action::LogX509 {

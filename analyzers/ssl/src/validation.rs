@@ -14,7 +14,7 @@
 //! same list built in (the `webpki-root-certs` crate, from Mozilla's CA program). `SSL::root_certs=FILE`
 //! replaces it by the certificates of a PEM bundle (`{}`: none), `SSL::root_certs+=FILE` adds a bundle.
 
-use crate::verify::{self, Cert, RootStore, VerifyError};
+use crate::verify::{self, Cert, RootStore, Verdict, VerifyError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -39,14 +39,9 @@ pub struct RootCerts {
 impl RootCerts {
     /// From `SSL::root_certs` (`=`: replaces the built-in list; `{}` for none) and its `+=` additions.
     pub fn from_settings(set: Option<&str>, added: &[String]) -> RootCerts {
-        let mut files: Vec<String> = Vec::new();
-        if let Some(v) = set {
-            files.extend(bundle_path(v));
-        }
-        files.extend(added.iter().filter_map(|v| bundle_path(v)));
         RootCerts {
             replace_builtin: set.is_some(),
-            files,
+            files: setting_files(set, added),
         }
     }
 
@@ -67,31 +62,41 @@ impl RootCerts {
 
     /// The store for these settings, loaded once per process and shared by all workers.
     pub fn store(&self) -> Arc<Result<RootStore, String>> {
-        type Stores = Mutex<HashMap<RootCerts, Arc<Result<RootStore, String>>>>;
-        static STORES: OnceLock<Stores> = OnceLock::new();
-        let mut stores = STORES
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        stores
-            .entry(self.clone())
-            .or_insert_with(|| Arc::new(self.load()))
-            .clone()
+        static STORES: Loaded<RootCerts, RootStore> = OnceLock::new();
+        load_once(&STORES, self, RootCerts::load)
     }
 }
 
-fn bundle_path(v: &str) -> Option<String> {
-    let v = v.trim();
-    (!v.is_empty() && v != "{}" && v != "{ }").then(|| v.to_string())
+/// Files loaded once per process, by the settings that name them.
+pub type Loaded<K, V> = OnceLock<Mutex<HashMap<K, Arc<Result<V, String>>>>>;
+
+/// The value loaded for `key`, loading it on first use.
+pub fn load_once<K: Clone + Eq + std::hash::Hash, V>(
+    cache: &Loaded<K, V>,
+    key: &K,
+    load: impl FnOnce(&K) -> Result<V, String>,
+) -> Arc<Result<V, String>> {
+    let mut map = cache
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    map.entry(key.clone()).or_insert_with(|| Arc::new(load(key))).clone()
 }
 
-/// `X509::Result` as the script keeps it: OK or OpenSSL's error.
-pub type Status = Result<(), VerifyError>;
+/// The files of a table setting given as files: the `NAME=FILE` one (`{}`: none) then the `NAME+=FILE` ones.
+pub fn setting_files(set: Option<&str>, added: &[String]) -> Vec<String> {
+    set.into_iter()
+        .chain(added.iter().map(String::as_str))
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "{}" && *v != "{ }")
+        .map(str::to_string)
+        .collect()
+}
 
-/// The string ssl.log's `validation_status` shows.
-pub fn status_string(s: Status) -> &'static str {
-    match s {
-        Ok(()) => "ok",
+/// The string ssl.log's `validation_status` shows for a result.
+pub fn status_string<T>(r: &Result<T, VerifyError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
         Err(e) => e.as_str(),
     }
 }
@@ -100,7 +105,7 @@ pub fn status_string(s: Status) -> &'static str {
 #[derive(Debug, Default)]
 pub struct Caches {
     /// Chain id (SHA-1s of its certificates) -> (result, last access).
-    recent: HashMap<Vec<[u8; 20]>, (Status, f64)>,
+    recent: HashMap<Vec<[u8; 20]>, (Verdict, f64)>,
     /// Subject name (DER) of an intermediate that issued a host certificate -> the intermediates of the
     /// chain that verified (host certificate and trust anchor left out).
     intermediates: HashMap<Vec<u8>, Vec<Arc<Cert>>>,
@@ -111,28 +116,28 @@ impl Caches {
         Caches::default()
     }
 
-    /// The `ssl_finishing` hook: validates the server's chain (DER, as sent, certificates that did not
-    /// parse left out) at network time `now`. None when the host certificate does not parse (no status).
-    pub fn validate(
-        &mut self,
-        chain: &[&[u8]],
-        store: &RootStore,
-        cache_intermediates: bool,
-        now: f64,
-    ) -> Option<Status> {
-        let certs: Vec<Arc<Cert>> = chain.iter().filter_map(|d| Cert::from_der(d)).map(Arc::new).collect();
-        let leaf = certs.first().filter(|c| c.der() == chain[0])?;
+    /// The `ssl_finishing` hook: validates the server's chain (the certificates sent that parsed, the host
+    /// certificate first) at network time `now`.
+    pub fn validate(&mut self, certs: &[Arc<Cert>], store: &RootStore, cache_intermediates: bool, now: f64) -> Verdict {
+        let Some(leaf) = certs.first() else {
+            return Err(VerifyError::UnableToGetIssuerCertLocally);
+        };
         if cache_intermediates {
             if let Some(cached) = self.intermediates.get(&leaf.issuer_der) {
                 let mut with_cached = vec![leaf.clone()];
                 with_cached.extend(cached.iter().cloned());
                 let r = self.cache_validate(&with_cached, store, cache_intermediates, now);
                 if r.is_ok() {
-                    return Some(r);
+                    return r;
                 }
             }
         }
-        Some(self.cache_validate(&certs, store, cache_intermediates, now))
+        self.cache_validate(certs, store, cache_intermediates, now)
+    }
+
+    /// The first cached intermediate for certificates issued by `issuer` (DER name), if any.
+    pub fn cached_intermediate(&self, issuer: &[u8]) -> Option<&Arc<Cert>> {
+        self.intermediates.get(issuer).and_then(|v| v.first())
     }
 
     /// `cache_validate`: a recent result for the same chain, else `x509_verify` (and caching of the
@@ -143,18 +148,17 @@ impl Caches {
         store: &RootStore,
         cache_intermediates: bool,
         now: f64,
-    ) -> Status {
+    ) -> Verdict {
         let id: Vec<[u8; 20]> = chain.iter().map(|c| verify::sha1(c.der())).collect();
-        if let Some((status, last)) = self.recent.get_mut(&id) {
+        if let Some((verdict, last)) = self.recent.get_mut(&id) {
             if now - *last <= RESULT_READ_EXPIRE {
                 *last = now;
-                return *status;
+                return verdict.clone();
             }
         }
         // Zeek passes network_time() as a double; x509_verify casts it to time_t.
         let verdict = verify::verify(chain, store, now.trunc() as i64);
-        let status = verdict.as_ref().map(|_| ()).map_err(|e| *e);
-        self.remember(id, status, now);
+        self.remember(id, verdict.clone(), now);
         if let (true, Ok(path)) = (cache_intermediates, &verdict) {
             if path.len() > 2 && self.intermediates.len() < MAX_CACHED_INTERMEDIATES {
                 self.intermediates
@@ -162,15 +166,15 @@ impl Caches {
                     .or_insert_with(|| path[1..path.len() - 1].to_vec());
             }
         }
-        status
+        verdict
     }
 
-    fn remember(&mut self, id: Vec<[u8; 20]>, status: Status, now: f64) {
+    fn remember(&mut self, id: Vec<[u8; 20]>, verdict: Verdict, now: f64) {
         if self.recent.len() >= MAX_CACHED_RESULTS {
             self.recent.retain(|_, (_, last)| now - *last <= RESULT_READ_EXPIRE);
         }
         if self.recent.len() < MAX_CACHED_RESULTS || self.recent.contains_key(&id) {
-            self.recent.insert(id, (status, now));
+            self.recent.insert(id, (verdict, now));
         }
     }
 }

@@ -164,6 +164,7 @@ pub struct Cert {
     ns_any_ca: bool,
     unhandled_critical: bool,
     key: Key,
+    spki: Vec<u8>,
     sig_kind: KeyKind,
     tbs: Vec<u8>,
     /// None when weir cannot check the signature (or OpenSSL would refuse its parameters).
@@ -212,20 +213,7 @@ impl Cert {
                 _ => {}
             }
         }
-        let key = match tbs.subject_pki.parsed() {
-            Ok(PublicKey::RSA(k)) => Key::Rsa {
-                n: k.modulus.to_vec(),
-                e: k.exponent.to_vec(),
-            },
-            Ok(PublicKey::EC(p)) => match tbs.subject_pki.algorithm.parameters.as_ref().and_then(param_oid) {
-                Some(curve) => Key::Ec {
-                    curve,
-                    point: p.data().to_vec(),
-                },
-                None => Key::Other,
-            },
-            _ => Key::Other,
-        };
+        let key = key_of(&tbs.subject_pki);
         let sig_kind = match SignatureAlgorithm::try_from(&x.signature_algorithm) {
             Ok(SignatureAlgorithm::RSA | SignatureAlgorithm::RSASSA_PSS(_)) => KeyKind::Rsa,
             // A PSS signature whose parameters do not decode still names an RSA algorithm.
@@ -251,6 +239,7 @@ impl Cert {
             ns_any_ca,
             unhandled_critical,
             key,
+            spki: tbs.subject_pki.raw.to_vec(),
             sig_kind,
             tbs: tbs.as_ref().to_vec(),
             scheme: scheme(&x.signature_algorithm),
@@ -266,6 +255,16 @@ impl Cert {
     /// The DER encoding.
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// The DER of the TBSCertificate.
+    pub fn tbs(&self) -> &[u8] {
+        &self.tbs
+    }
+
+    /// The DER of the SubjectPublicKeyInfo.
+    pub fn spki(&self) -> &[u8] {
+        &self.spki
     }
 
     /// notBefore, seconds since the epoch.
@@ -306,6 +305,23 @@ impl Cert {
 }
 
 const OID_RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
+
+fn key_of(spki: &SubjectPublicKeyInfo<'_>) -> Key {
+    match spki.parsed() {
+        Ok(PublicKey::RSA(k)) => Key::Rsa {
+            n: k.modulus.to_vec(),
+            e: k.exponent.to_vec(),
+        },
+        Ok(PublicKey::EC(p)) => match spki.algorithm.parameters.as_ref().and_then(param_oid) {
+            Some(curve) => Key::Ec {
+                curve,
+                point: p.data().to_vec(),
+            },
+            None => Key::Other,
+        },
+        _ => Key::Other,
+    }
+}
 
 fn param_oid(p: &Any<'_>) -> Option<String> {
     (p.tag() == Tag::Oid)
@@ -714,20 +730,47 @@ fn scheme(alg: &AlgorithmIdentifier<'_>) -> Option<Scheme> {
 
 /// `X509_verify(subject, issuer key)`.
 fn check_signature(key: &Key, subject: &Cert) -> bool {
-    let Some(scheme) = subject.scheme else { return false };
+    subject
+        .scheme
+        .is_some_and(|scheme| signature_ok(key, scheme, &subject.tbs, &subject.signature))
+}
+
+fn signature_ok(key: &Key, scheme: Scheme, data: &[u8], signature: &[u8]) -> bool {
     match (key, scheme) {
         (Key::Rsa { n, e }, Scheme::Pkcs1(h)) => {
-            rsa_key(n, e).is_some_and(|k| k.verify(h.pkcs1(), &h.digest(&subject.tbs), &subject.signature).is_ok())
+            rsa_key(n, e).is_some_and(|k| k.verify(h.pkcs1(), &h.digest(data), signature).is_ok())
         }
-        (Key::Rsa { n, e }, Scheme::Pss { hash, salt_len }) => rsa_key(n, e).is_some_and(|k| {
-            k.verify(hash.pss(salt_len), &hash.digest(&subject.tbs), &subject.signature)
-                .is_ok()
-        }),
-        (Key::Ec { curve, point }, Scheme::Ecdsa(h)) => {
-            ecdsa_verify(curve, point, &h.digest(&subject.tbs), &subject.signature)
+        (Key::Rsa { n, e }, Scheme::Pss { hash, salt_len }) => {
+            rsa_key(n, e).is_some_and(|k| k.verify(hash.pss(salt_len), &hash.digest(data), signature).is_ok())
         }
+        (Key::Ec { curve, point }, Scheme::Ecdsa(h)) => ecdsa_verify(curve, point, &h.digest(data), signature),
         _ => false,
     }
+}
+
+/// `EVP_DigestVerify` of `data` with a DER SubjectPublicKeyInfo and a TLS `HashAlgorithm` code (1 MD5, 2
+/// SHA-1, 3 SHA-224, 4 SHA-256, 5 SHA-384, 6 SHA-512): RSA PKCS#1 v1.5 or ECDSA, as the key's type says
+/// (what Zeek's `sct_verify` does with a CT log's key).
+pub fn verify_with_spki(spki_der: &[u8], tls_hash: u8, data: &[u8], signature: &[u8]) -> bool {
+    let hash = match tls_hash {
+        1 => Hash::Md5,
+        2 => Hash::Sha1,
+        3 => Hash::Sha224,
+        4 => Hash::Sha256,
+        5 => Hash::Sha384,
+        6 => Hash::Sha512,
+        _ => return false,
+    };
+    let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(spki_der) else {
+        return false;
+    };
+    let key = key_of(&spki);
+    let scheme = match key {
+        Key::Rsa { .. } => Scheme::Pkcs1(hash),
+        Key::Ec { .. } => Scheme::Ecdsa(hash),
+        Key::Other => return false,
+    };
+    signature_ok(&key, scheme, data, signature)
 }
 
 fn rsa_key(n: &[u8], e: &[u8]) -> Option<rsa::RsaPublicKey> {

@@ -80,6 +80,7 @@ const SCRIPTS: &[ScriptInfo] = &[
         &["ssl"],
     ),
     si("protocols/ssl/validate-certs", &["weird", "ssl", "x509"], &["ssl"]),
+    si("protocols/ssl/validate-sct", &["weird", "ssl", "x509"], &["ssl"]),
 ];
 
 /// Policy scripts that weir implements as settings of an analyzer: loading the script in Zeek is
@@ -95,25 +96,53 @@ const POLICY_SETTINGS: &[(&str, &str)] = &[
         "SSL::log_requested_client_certificate_authorities=T",
     ),
     ("protocols/ssl/validate-certs", "SSL::validate_certs=T"),
+    ("protocols/ssl/validate-sct", "SSL::validate_sct=T"),
 ];
 
 /// btest helper scripts (testing/scripts, copied to testdata/zeek/scripts) that only add root certificates
-/// (`redef SSL::root_certs += {...}`): weir gets them as a PEM bundle with `SSL::root_certs+=`.
+/// (`redef SSL::root_certs += {...}`): weir gets them as a PEM bundle with `SSL::root_certs+=` (see
+/// [`TABLE_FILES`]).
 const ROOT_CERT_HELPERS: &[&str] = &["external-ca-list.zeek"];
 
-/// A `SSL::root_certs+=BUNDLE` setting for the root certificates a Zeek script adds, with the bundle to
-/// write in the run directory; None when the script is not in the corpus or adds none.
-fn root_certs_setting(script: &std::path::Path, inv: &mut Invocation, settings: &mut Vec<(String, String)>) -> bool {
-    let Some(certs) = std::fs::read_to_string(script)
-        .ok()
-        .and_then(|t| crate::roots::root_certs_in_script(&t))
-    else {
+/// Table settings weir reads from files, filled by multi-line redefs in Zeek scripts: the setting, the file
+/// name to write, and the converter of the script's redef into the file's content.
+type TableFile = (&'static str, &'static str, fn(&str) -> Option<Vec<u8>>);
+
+const TABLE_FILES: &[TableFile] = &[
+    ("SSL::root_certs", "root-certs", |t| {
+        crate::roots::root_certs_in_script(t).map(|c| crate::roots::pem_bundle(&c))
+    }),
+    ("SSL::ct_logs", "ct-logs", |t| {
+        crate::roots::ct_logs_in_script(t).map(|l| crate::roots::ct_log_list_json(&l))
+    }),
+];
+
+/// `NAME+=FILE` settings for what a Zeek script adds to the tables of [`TABLE_FILES`] (`only`: that table
+/// alone), with the files to write in the run directory; false when the script is not in the corpus or adds
+/// nothing.
+fn table_settings(
+    script: &std::path::Path,
+    only: Option<&str>,
+    inv: &mut Invocation,
+    settings: &mut Vec<(String, String)>,
+) -> bool {
+    let Ok(text) = std::fs::read_to_string(script) else {
         return false;
     };
-    let name = format!("root-certs-{}.pem", inv.files.len() + 1);
-    inv.files.push((name.clone(), crate::roots::pem_bundle(&certs)));
-    settings.push(("SSL::root_certs".into(), format!("SSL::root_certs+={name}")));
-    true
+    let mut found = false;
+    for (setting, stem, convert) in TABLE_FILES {
+        if only.is_some_and(|o| o != *setting) {
+            continue;
+        }
+        if let Some(content) = convert(&text) {
+            let ext = if *stem == "ct-logs" { "json" } else { "pem" };
+            let name = format!("{stem}-{}.{ext}", inv.files.len() + 1);
+            inv.files.push((name.clone(), content));
+            settings.push((setting.to_string(), format!("{setting}+={name}")));
+            found = true;
+        }
+    }
+    found
 }
 
 const fn si(name: &'static str, logs: &'static [&'static str], analyzers: &'static [&'static str]) -> ScriptInfo {
@@ -279,7 +308,7 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
             .find(|h| a.strip_prefix("$SCRIPTS/") == Some(**h))
         {
             let path = crate::suite::corpus_dir().join("scripts").join(h);
-            if !root_certs_setting(&path, &mut inv, &mut settings) {
+            if !table_settings(&path, None, &mut inv, &mut settings) {
                 inv.unsupported
                     .push(format!("loads a btest helper script `{a}` that weir cannot run"));
             }
@@ -299,12 +328,16 @@ pub fn translate(argv: &[String], test: &Test) -> Invocation {
             }
         }
         for r in test.script_redefs() {
-            if redef_to_setting(&r).is_err() && r.replace(' ', "").starts_with("redefSSL::root_certs+={") {
-                // The manifest keeps only the first line; the %INPUT (testdata/zeek/inputs) has the certificates.
+            let table = TABLE_FILES
+                .iter()
+                .find(|(setting, ..)| r.replace(' ', "").starts_with(&format!("redef{setting}+={{")));
+            if let (Err(_), Some((setting, ..))) = (redef_to_setting(&r), table) {
+                // The manifest keeps only the first line; the %INPUT (testdata/zeek/inputs) has the entries.
                 let dir = crate::suite::corpus_dir().join("inputs");
-                let found = ["zeek", "test"]
-                    .iter()
-                    .any(|ext| root_certs_setting(&dir.join(format!("{}.{ext}", test.name)), &mut inv, &mut settings));
+                let found = ["zeek", "test"].iter().any(|ext| {
+                    let input = dir.join(format!("{}.{ext}", test.name));
+                    table_settings(&input, Some(setting), &mut inv, &mut settings)
+                });
                 if found {
                     continue;
                 }
