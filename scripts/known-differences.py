@@ -36,7 +36,6 @@ REASONS = {
     ("scripts.base.protocols.icmp.icmp6-nd-short-options", "weird.log"): "Zeek raises the icmp6_*_bad_opt_offset weirds only when a script handles the ND events (the test's script does); weir runs no scripts, so it follows Zeek with default scripts and raises none",
     ("scripts.policy.protocols.ssl.validate-certs", "ssl-all.log"): "validate-certs.zeek's intermediate CA cache (SSL::ssl_cache_intermediate_ca) is per worker, as in a Zeek cluster before workers exchange intermediates: with several workers, a server that does not send its intermediate is validated with the intermediates its own worker has seen, so one row differs with --workers 4; one worker matches Zeek",
     ("scripts.base.protocols.dns.dns-edns-ecs", "weird.log"): "only the uid differs: the harness cannot map weir's uids to connections in this multi-run test (cause not investigated); names, addl, ids and sources match",
-    ("scripts.policy.protocols.ssl.validate-sct", "ssl-all.log"): "signed certificate timestamp validation (policy/protocols/ssl/validate-sct) is not implemented",
 }
 
 NOT_WRITTEN = {
