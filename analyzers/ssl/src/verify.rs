@@ -782,25 +782,21 @@ fn rsa_key(n: &[u8], e: &[u8]) -> Option<rsa::RsaPublicKey> {
 
 fn ecdsa_verify(curve: &str, point: &[u8], prehash: &[u8], sig: &[u8]) -> bool {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    // The same steps for each curve crate (their types differ).
+    macro_rules! verify_on {
+        ($c:ident) => {
+            match (
+                $c::ecdsa::VerifyingKey::from_sec1_bytes(point),
+                $c::ecdsa::Signature::from_der(sig),
+            ) {
+                (Ok(k), Ok(s)) => k.verify_prehash(prehash, &s).is_ok(),
+                _ => false,
+            }
+        };
+    }
     match curve {
-        "1.2.840.10045.3.1.7" => {
-            let (Ok(k), Ok(s)) = (
-                p256::ecdsa::VerifyingKey::from_sec1_bytes(point),
-                p256::ecdsa::Signature::from_der(sig),
-            ) else {
-                return false;
-            };
-            k.verify_prehash(prehash, &s).is_ok()
-        }
-        "1.3.132.0.34" => {
-            let (Ok(k), Ok(s)) = (
-                p384::ecdsa::VerifyingKey::from_sec1_bytes(point),
-                p384::ecdsa::Signature::from_der(sig),
-            ) else {
-                return false;
-            };
-            k.verify_prehash(prehash, &s).is_ok()
-        }
+        "1.2.840.10045.3.1.7" => verify_on!(p256),
+        "1.3.132.0.34" => verify_on!(p384),
         _ => false,
     }
 }
