@@ -170,3 +170,15 @@ fn unknown_settings_are_refused() {
         "a deselected analyzer's settings are unknown"
     );
 }
+
+#[test]
+fn analyzer_settings_keep_additions_apart() {
+    let mut engine = EngineConfig::with_analyzers(&AnalyzerSet::All, &[&FIRSTLINE]);
+    engine.set("FirstLine::enabled+=a.pem").unwrap();
+    engine.set("FirstLine::enabled += b.pem").unwrap();
+    let s = &engine.registry.settings;
+    assert_eq!(s.get("FirstLine::enabled"), None, "`+=` is not `=`");
+    assert_eq!(s.added("FirstLine::enabled"), ["a.pem", "b.pem"]);
+    engine.set("FirstLine::enabled=c.pem").unwrap();
+    assert_eq!(engine.registry.settings.get("FirstLine::enabled"), Some("c.pem"));
+}
