@@ -13,9 +13,11 @@
 //! * [`SslAnalyzer`]: the [`weir_api::Analyzer`] gluing them to a [`weir_api::Context`].
 
 pub mod consts;
+mod der;
 pub mod fingerprint;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod ocsp;
 pub mod parse;
 pub mod proto;
 pub mod sct;
@@ -54,6 +56,7 @@ pub const SETTINGS: &[&str] = &[
     "SSL::root_certs",
     "SSL::validate_sct",
     "SSL::ct_logs",
+    "SSL::validate_ocsp",
 ];
 
 /// The analyzer's configuration, from [`Settings`].
@@ -98,6 +101,8 @@ pub struct Config {
     pub validate_sct: bool,
     /// `SSL::ct_logs`: the known CT logs (files of Google's log list format).
     pub ct_logs: sct::CtLogFiles,
+    /// `policy/protocols/ssl/validate-ocsp.zeek`: ssl.log gains `ocsp_status`.
+    pub validate_ocsp: bool,
 }
 
 impl Default for Config {
@@ -125,6 +130,7 @@ impl Default for Config {
             root_certs: validation::RootCerts::default(),
             validate_sct: false,
             ct_logs: sct::CtLogFiles::default(),
+            validate_ocsp: false,
         }
     }
 }
@@ -182,6 +188,7 @@ impl Config {
             validate_sct: s.bool("SSL::validate_sct", false)?,
             validate_certs: s.bool("SSL::validate_certs", false)? || s.bool("SSL::validate_sct", false)?,
             ct_logs: sct::CtLogFiles::from_settings(s.get("SSL::ct_logs"), s.added("SSL::ct_logs")),
+            validate_ocsp: s.bool("SSL::validate_ocsp", false)?,
             cache_intermediate_ca: s.bool("SSL::ssl_cache_intermediate_ca", d.cache_intermediate_ca)?,
             root_certs: validation::RootCerts::from_settings(s.get("SSL::root_certs"), s.added("SSL::root_certs")),
         })
@@ -256,6 +263,9 @@ pub fn ssl_schema(cfg: &Config) -> Schema {
     if cfg.validate_sct {
         f.push(Field::new("valid_ct_logs", Count));
         f.push(Field::new("valid_ct_operators", Count));
+    }
+    if cfg.validate_ocsp {
+        f.push(Field::new("ocsp_status", String));
     }
     if cfg.log_ext {
         for &(name, vec) in EXT_FIELDS {
@@ -380,6 +390,9 @@ pub fn with_ssl_row<R>(
     if cfg.validate_sct {
         vals.push(row.valid_ct_logs.map(Value::Count));
         vals.push(row.valid_ct_operators.map(Value::Count));
+    }
+    if cfg.validate_ocsp {
+        vals.push(row.ocsp_status.map(Value::str));
     }
     let x = &row.ext;
     let cl = |v: &Option<Vec<u64>>| -> Option<Vec<Value<'static>>> {
@@ -552,7 +565,7 @@ impl SslAnalyzer {
                     emit_weird(cx, &name, addl.as_deref(), source)
                 }
                 Action::LogSsl(mut row) => {
-                    if self.cfg.validate_certs {
+                    if self.cfg.validate_certs || self.cfg.validate_ocsp {
                         self.validate(cx, &mut row);
                     }
                     let cfg = self.cfg.clone();
@@ -605,8 +618,9 @@ fn worker_state(cx: &mut dyn Context) -> Option<&mut WorkerState> {
 impl SslAnalyzer {
     /// The `ssl_finishing` hooks of validate-certs.zeek (`validation_status` for the server's chain, at
     /// network time) and, with `SSL::validate_sct`, validate-sct.zeek (`valid_ct_logs`,
-    /// `valid_ct_operators`). A root or CT log file that cannot be loaded is reported once on stderr; for
-    /// roots, the status is Zeek's `x509_verify` message for a failed root store.
+    /// `valid_ct_operators`); validate-ocsp.zeek's `ssl_established` handler (`ocsp_status` of the stapled
+    /// response, for rows written at establishment). A root or CT log file that cannot be loaded is reported
+    /// once on stderr; for roots, the status is Zeek's message for a failed root store.
     fn validate(&self, cx: &mut dyn Context, row: &mut SslRow) {
         let certs: Vec<Arc<verify::Cert>> = row
             .server_chain_der
@@ -614,15 +628,31 @@ impl SslAnalyzer {
             .filter_map(|d| verify::Cert::from_der(d))
             .map(Arc::new)
             .collect();
-        if certs.is_empty() {
+        let ocsp = row
+            .ocsp_response
+            .as_deref()
+            .filter(|_| self.cfg.validate_ocsp && row.established);
+        if certs.is_empty() || (!self.cfg.validate_certs && ocsp.is_none()) {
             return;
         }
         let store = self.cfg.root_certs.store();
         let Some(store) = loaded(&store) else {
-            row.validation_status = Some("Problem initializing root store");
+            const NO_STORE: &str = "Problem initializing root store";
+            if self.cfg.validate_certs {
+                row.validation_status = Some(NO_STORE);
+            }
+            if ocsp.is_some() {
+                row.ocsp_status = Some(NO_STORE);
+            }
             return;
         };
         let now = cx.network_time();
+        if let Some(response) = ocsp {
+            row.ocsp_status = Some(ocsp::verify_response(response, &certs, store, now.trunc() as i64));
+        }
+        if !self.cfg.validate_certs {
+            return;
+        }
         let mut own = None;
         let state = match worker_state(cx) {
             Some(s) => s,

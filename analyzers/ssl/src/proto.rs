@@ -33,6 +33,11 @@ const V2_SERVER_HELLO: u16 = 304;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Confirm,
+    /// `ssl_stapled_ocsp`: an OCSP response in a CertificateStatus message (status type 1, not empty).
+    StapledOcsp {
+        is_client: bool,
+        response: Vec<u8>,
+    },
     /// `ssl_extension_signed_certificate_timestamp` (either side's hello).
     SignedCertificateTimestamp(crate::sct::SctInfo),
     Violation(String),
@@ -876,6 +881,10 @@ impl Proto {
                 match p {
                     Err(_) => return self.exception(ev, "CertificateStatus"),
                     Ok((_, 0)) => ev.push(Event::Weird("SSL_zero_length_stapled_OCSP_message", None)),
+                    Ok((1, _)) => ev.push(Event::StapledOcsp {
+                        is_client: is_orig ^ self.flipped,
+                        response: body[4..].to_vec(),
+                    }),
                     Ok(_) => {}
                 }
             }

@@ -12,6 +12,7 @@
 //! reads Google's CT log list (`log_list.json`, version 3: operators with their logs' `log_id`, `key`,
 //! `description`), `SSL::ct_logs+=FILE` adds one.
 
+use crate::der::{der, elements, tlv};
 use crate::parse::{self, Sct};
 use crate::verify::{self, Cert};
 use sha2::Digest;
@@ -47,7 +48,7 @@ pub struct SctInfo {
 }
 
 impl SctInfo {
-    fn new(s: &Sct<'_>, source: SctSource) -> SctInfo {
+    pub(crate) fn new(s: &Sct<'_>, source: SctSource) -> SctInfo {
         SctInfo {
             version: s.version,
             log_id: s.log_id.to_vec(),
@@ -65,46 +66,6 @@ impl From<&Sct<'_>> for SctInfo {
     fn from(s: &Sct<'_>) -> SctInfo {
         SctInfo::new(s, SctSource::TlsExt)
     }
-}
-
-/// One DER TLV at the start of `d`: (tag, header length, content length).
-fn tlv(d: &[u8]) -> Option<(u8, usize, usize)> {
-    let tag = *d.first()?;
-    let first = *d.get(1)?;
-    if first < 0x80 {
-        return Some((tag, 2, usize::from(first)));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let len = d.get(2..2 + n)?.iter().fold(0usize, |l, &b| l << 8 | usize::from(b));
-    (d.len() >= 2 + n + len).then_some((tag, 2 + n, len))
-}
-
-/// The elements of a DER content, raw (header included).
-fn elements(mut d: &[u8]) -> Option<Vec<&[u8]>> {
-    let mut out = Vec::new();
-    while !d.is_empty() {
-        let (_, h, l) = tlv(d)?;
-        out.push(&d[..h + l]);
-        d = &d[h + l..];
-    }
-    Some(out)
-}
-
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|&b| b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
 }
 
 /// The SCTs of a certificate's SCT list extension (the extension's OCTET STRING holds an OCTET STRING with

@@ -62,7 +62,7 @@ pub struct SslRow {
     /// `validation_status` (policy/protocols/ssl/validate-certs), filled in by the analyzer from
     /// `server_chain_der`.
     pub validation_status: Option<&'static str>,
-    /// With `SSL::validate_certs`: the DER of the server's certificates that parsed, in order, when the
+    /// With `SSL::validate_certs` or `SSL::validate_ocsp`: the DER of the server's certificates that parsed, in order, when the
     /// first one did (what validate-certs.zeek validates); empty otherwise. Not a column.
     pub server_chain_der: Vec<Vec<u8>>,
     /// With `SSL::validate_sct`: the SCTs seen (`ct_proofs`). Not a column.
@@ -70,6 +70,10 @@ pub struct SslRow {
     /// `valid_ct_logs`, `valid_ct_operators` (policy/protocols/ssl/validate-sct).
     pub valid_ct_logs: Option<u64>,
     pub valid_ct_operators: Option<u64>,
+    /// With `SSL::validate_ocsp`: the last stapled OCSP response (`ocsp_response`). Not a column.
+    pub ocsp_response: Option<Vec<u8>>,
+    /// `ocsp_status` (policy/protocols/ssl/validate-ocsp).
+    pub ocsp_status: Option<&'static str>,
     /// `requested_client_certificate_authorities` (policy/protocols/ssl/certificate-request-info).
     pub requested_client_certificate_authorities: Option<Vec<String>>,
     /// The columns of `policy/protocols/ssl/ssl-log-ext.zeek`.
@@ -300,6 +304,17 @@ impl Session {
                 }
             }
             Event::Weird(name, addl) => out.push(Action::Weird(name.into(), addl, WeirdSource::Analyzer)),
+            Event::StapledOcsp { response, .. } => {
+                if let Some(info) = self.ssl.as_mut() {
+                    if cfg.validate_sct {
+                        // The OCSP file analyzer's x509_ocsp_ext_signed_certificate_timestamp.
+                        info.row.ct_proofs.extend(crate::ocsp::response_scts(&response));
+                    }
+                    if cfg.validate_ocsp {
+                        info.row.ocsp_response = Some(response);
+                    }
+                }
+            }
             Event::SignedCertificateTimestamp(sct) => {
                 // validate-sct.zeek's handler appends to c$ssl$ct_proofs (nothing without c$ssl).
                 if let (true, Some(info)) = (cfg.validate_sct, self.ssl.as_mut()) {
@@ -585,7 +600,7 @@ impl Session {
             info.row.subject = Some(first.subject.clone());
             info.row.issuer = Some(first.issuer.clone());
         }
-        if cfg.validate_certs {
+        if cfg.validate_certs || cfg.validate_ocsp {
             if let Some(chain @ [Some(_), ..]) = info.cert_chain.as_deref() {
                 info.row.server_chain_der = chain.iter().flatten().map(|c| c.der.clone()).collect();
             }

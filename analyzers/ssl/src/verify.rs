@@ -62,9 +62,17 @@ impl VerifyError {
         }
     }
 
-    /// OpenSSL 3's `X509_verify_cert_error_string`, except that Zeek replaces the depth-zero self-signed
-    /// string by OpenSSL 1's ("self signed certificate") to keep its baselines stable.
+    /// OpenSSL 3's `X509_verify_cert_error_string`, except that Zeek's `x509_verify` replaces the depth-zero
+    /// self-signed string by OpenSSL 1's ("self signed certificate") to keep its baselines stable.
     pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyError::DepthZeroSelfSignedCert => "self signed certificate",
+            e => e.openssl_str(),
+        }
+    }
+
+    /// OpenSSL 3's `X509_verify_cert_error_string` (what Zeek's `x509_ocsp_verify` shows).
+    pub fn openssl_str(self) -> &'static str {
         use VerifyError::*;
         match self {
             UnableToGetIssuerCert => "unable to get issuer certificate",
@@ -72,7 +80,7 @@ impl VerifyError {
             CertSignatureFailure => "certificate signature failure",
             CertNotYetValid => "certificate is not yet valid",
             CertHasExpired => "certificate has expired",
-            DepthZeroSelfSignedCert => "self signed certificate",
+            DepthZeroSelfSignedCert => "self-signed certificate",
             SelfSignedCertInChain => "self-signed certificate in certificate chain",
             UnableToGetIssuerCertLocally => "unable to get local issuer certificate",
             UnableToVerifyLeafSignature => "unable to verify the first certificate",
@@ -148,9 +156,13 @@ pub struct Cert {
     pub subject_der: Vec<u8>,
     /// DER of the issuer name.
     pub issuer_der: Vec<u8>,
-    subject: Vec<u8>,
-    issuer: Vec<u8>,
-    serial: Vec<u8>,
+    /// Canonical subject and issuer names (equal when `X509_NAME_cmp` says so).
+    pub(crate) subject: Vec<u8>,
+    pub(crate) issuer: Vec<u8>,
+    /// Serial number, leading zeros dropped.
+    pub(crate) serial: Vec<u8>,
+    /// The subjectPublicKey BIT STRING's bits (what `X509_pubkey_digest` hashes).
+    key_bits: Vec<u8>,
     not_before: i64,
     not_after: i64,
     v1: bool,
@@ -240,6 +252,7 @@ impl Cert {
             unhandled_critical,
             key,
             spki: tbs.subject_pki.raw.to_vec(),
+            key_bits: tbs.subject_pki.subject_public_key.data.to_vec(),
             sig_kind,
             tbs: tbs.as_ref().to_vec(),
             scheme: scheme(&x.signature_algorithm),
@@ -265,6 +278,20 @@ impl Cert {
     /// The DER of the SubjectPublicKeyInfo.
     pub fn spki(&self) -> &[u8] {
         &self.spki
+    }
+
+    /// SHA-1 of the public key bits (`X509_pubkey_digest`: OCSP responder and issuer key hashes).
+    pub fn key_sha1(&self) -> [u8; 20] {
+        sha1(&self.key_bits)
+    }
+
+    /// Whether this certificate's key signed `data` with `signature` under the algorithm identifier
+    /// `alg_der` (DER), as `ASN1_item_verify` checks a signed structure.
+    pub fn signed(&self, alg_der: &[u8], data: &[u8], signature: &[u8]) -> bool {
+        let Ok((_, alg)) = AlgorithmIdentifier::from_der(alg_der) else {
+            return false;
+        };
+        scheme(&alg).is_some_and(|sch| signature_ok(&self.key, sch, data, signature))
     }
 
     /// notBefore, seconds since the epoch.
@@ -337,7 +364,7 @@ fn strip_leading_zeros(s: &[u8]) -> &[u8] {
 /// OpenSSL's canonical name encoding (`x509_name_canon`): per RDN, each attribute's type and value, string
 /// values converted to UTF-8, leading and trailing white space dropped, inner runs of white space made one
 /// space, ASCII lower-cased. Two names are equal for `X509_NAME_cmp` when these are.
-fn canonical_name(name: &X509Name<'_>) -> Vec<u8> {
+pub(crate) fn canonical_name(name: &X509Name<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     for rdn in name.iter_rdn() {
         out.push(0x31);
@@ -482,6 +509,11 @@ impl RootStore {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The first certificate with this canonical subject name (`X509_STORE_get_by_subject`).
+    pub(crate) fn find_by_subject(&self, subject: &[u8]) -> Option<&Arc<Cert>> {
+        self.by_subject.get(subject)?.first()
     }
 
     fn issuer_of(&self, subject: &Cert, t: i64) -> Option<&Arc<Cert>> {

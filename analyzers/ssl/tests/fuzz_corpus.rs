@@ -40,6 +40,30 @@ fn x509_corpus() {
     assert!(n > 0, "no x509 seeds");
 }
 
+#[test]
+fn ocsp_corpus() {
+    let n = replay("ocsp", weir_ssl::fuzzing::fuzz_ocsp);
+    assert!(n > 0, "no ocsp seeds");
+}
+
+/// Truncations and bit flips of every OCSP seed must not panic.
+#[test]
+fn ocsp_mutations() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/ocsp");
+    let Ok(rd) = std::fs::read_dir(&dir) else { return };
+    for p in rd.flatten().map(|e| e.path()) {
+        let data = std::fs::read(&p).unwrap();
+        for cut in (0..data.len()).step_by(13) {
+            weir_ssl::fuzzing::fuzz_ocsp(&data[..cut]);
+        }
+        for i in (0..data.len()).step_by(7) {
+            let mut m = data.clone();
+            m[i] ^= 0xff;
+            weir_ssl::fuzzing::fuzz_ocsp(&m);
+        }
+    }
+}
+
 /// Truncations and bit flips of every stream seed must not panic.
 #[test]
 fn tls_stream_mutations() {

@@ -61,10 +61,14 @@ fn generate_fuzz_corpus() {
                 }
             }
             for e in ev {
-                if let Event::Certificates { certs, .. } = e {
-                    for c in certs {
-                        write(&root.join("x509"), &c, &mut seen);
+                match e {
+                    Event::Certificates { certs, .. } => {
+                        for c in certs {
+                            write(&root.join("x509"), &c, &mut seen);
+                        }
                     }
+                    Event::StapledOcsp { response, .. } => write(&root.join("ocsp"), &response, &mut seen),
+                    _ => {}
                 }
             }
         }

@@ -81,6 +81,7 @@ const SCRIPTS: &[ScriptInfo] = &[
     ),
     si("protocols/ssl/validate-certs", &["weird", "ssl", "x509"], &["ssl"]),
     si("protocols/ssl/validate-sct", &["weird", "ssl", "x509"], &["ssl"]),
+    si("protocols/ssl/validate-ocsp", &["weird", "ssl", "x509"], &["ssl"]),
 ];
 
 /// Policy scripts that weir implements as settings of an analyzer: loading the script in Zeek is
@@ -97,6 +98,7 @@ const POLICY_SETTINGS: &[(&str, &str)] = &[
     ),
     ("protocols/ssl/validate-certs", "SSL::validate_certs=T"),
     ("protocols/ssl/validate-sct", "SSL::validate_sct=T"),
+    ("protocols/ssl/validate-ocsp", "SSL::validate_ocsp=T"),
 ];
 
 /// btest helper scripts (testing/scripts, copied to testdata/zeek/scripts) that only add root certificates
