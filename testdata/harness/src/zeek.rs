@@ -609,6 +609,18 @@ mod tests {
         assert_eq!(val(&inv.args, "--set"), Some("SSL::root_certs+=root-certs-1.pem"));
         let pem = String::from_utf8(inv.files[0].1.clone()).unwrap();
         assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 1);
+        // CT logs from the validate-sct %INPUT, as Google's log list.
+        let mut t = test_row(
+            "protocols/ssl/validate-sct",
+            "bare(-b) ; redefs: redef SSL::ct_logs += {",
+            "zeek -b -r x.pcap %INPUT",
+        );
+        t.name = "scripts.policy.protocols.ssl.validate-sct".into();
+        let inv = translate(&argv("-b -r x.pcap %INPUT"), &t);
+        assert!(inv.unsupported.is_empty(), "{:?}", inv.unsupported);
+        assert_eq!(val(&inv.args, "--set"), Some("SSL::ct_logs+=ct-logs-1.json"));
+        let json = String::from_utf8(inv.files[0].1.clone()).unwrap();
+        assert_eq!(json.matches("\"log_id\"").count(), 7);
         // Without the input file the redef stays unsupported.
         t.name = "some.other.test".into();
         assert!(!translate(&argv("-b -r x.pcap %INPUT"), &t).unsupported.is_empty());
