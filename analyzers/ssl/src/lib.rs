@@ -658,10 +658,10 @@ impl SslAnalyzer {
             Some(s) => s,
             None => own.insert(WorkerState::default()),
         };
-        let verdict = state
+        let validated = state
             .validation
             .validate(&certs, store, self.cfg.cache_intermediate_ca, now);
-        row.validation_status = Some(validation::status_string(&verdict));
+        row.validation_status = Some(validation::status_string(&validated.result));
         if !self.cfg.validate_sct {
             return;
         }
@@ -670,9 +670,9 @@ impl SslAnalyzer {
         let no_logs = sct::CtLogs::default();
         let chain = sct::Chain {
             sent: &certs,
-            valid: verdict.as_deref().ok(),
-            cached_intermediate: state.validation.cached_intermediate(&certs[0].issuer_der),
-            validation_code: Some(verdict.as_ref().map_or_else(|e| e.code(), |_| 0)),
+            valid_issuer_key_hash: validated.issuer_key_hash,
+            cached_intermediate_key_hash: state.validation.cached_intermediate_key_hash(&certs[0].issuer_der),
+            validation_code: Some(validated.code()),
         };
         let (logs, operators) = state
             .sct

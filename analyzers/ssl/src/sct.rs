@@ -189,10 +189,11 @@ pub struct SctCache {
 pub struct Chain<'a> {
     /// The parsed certificates the server sent, the host certificate first.
     pub sent: &'a [Arc<Cert>],
-    /// The verified chain when validation succeeded (`c$ssl$valid_chain`).
-    pub valid: Option<&'a [Arc<Cert>]>,
-    /// The first cached intermediate for the host certificate's issuer (`intermediate_cache[...][0]`).
-    pub cached_intermediate: Option<&'a Arc<Cert>>,
+    /// The SPKI hash of the issuer in the verified chain when validation succeeded (`c$ssl$valid_chain[1]`).
+    pub valid_issuer_key_hash: Option<[u8; 32]>,
+    /// The SPKI hash of the first cached intermediate for the host certificate's issuer
+    /// (`intermediate_cache[...][0]`).
+    pub cached_intermediate_key_hash: Option<[u8; 32]>,
     /// `c$ssl$validation_code`.
     pub validation_code: Option<i64>,
 }
@@ -222,10 +223,6 @@ fn signed_data(cert: &Cert, sct: &SctInfo, issuer_key_hash: Option<&[u8; 32]>) -
 fn sct_verify(cert: &Cert, sct: &SctInfo, log: &CtLog, issuer_key_hash: Option<&[u8; 32]>) -> bool {
     signed_data(cert, sct, issuer_key_hash)
         .is_some_and(|d| verify::verify_with_spki(&log.key, sct.hash_alg, &d, &sct.signature))
-}
-
-fn spki_hash(c: &Cert) -> [u8; 32] {
-    sha2::Sha256::digest(c.spki()).into()
 }
 
 impl SctCache {
@@ -289,10 +286,9 @@ fn precert_valid(cert: &Cert, sct: &SctInfo, log: &CtLog, chain: &Chain<'_>, ikh
     if ikh.is_some_and(|h| sct_verify(cert, sct, log, Some(&h))) {
         return true;
     }
-    let mut candidates: Vec<&Arc<Cert>> = chain.cached_intermediate.into_iter().collect();
-    candidates.extend(chain.valid.filter(|v| v.len() >= 2).map(|v| &v[1]));
-    for c in candidates.into_iter().chain(chain.sent.iter().skip(1)) {
-        let h = spki_hash(c);
+    let known = [chain.cached_intermediate_key_hash, chain.valid_issuer_key_hash];
+    let sent = chain.sent.iter().skip(1).map(|c| c.spki_sha256());
+    for h in known.into_iter().flatten().chain(sent) {
         *ikh = Some(h);
         if sct_verify(cert, sct, log, Some(&h)) {
             return true;

@@ -14,14 +14,15 @@
 //! same list built in (the `webpki-root-certs` crate, from Mozilla's CA program). `SSL::root_certs=FILE`
 //! replaces it by the certificates of a PEM bundle (`{}`: none), `SSL::root_certs+=FILE` adds a bundle.
 
-use crate::verify::{self, Cert, RootStore, Verdict, VerifyError};
+use crate::verify::{self, Cert, RootStore, VerifyError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// `&read_expire=5mins` of `recently_validated_certs`.
 const RESULT_READ_EXPIRE: f64 = 300.0;
 /// Bound on cached results per worker (Zeek's table is unbounded): when full, expired entries are dropped,
-/// and if none are, the new result is not cached (it is computed again next time).
+/// and if none are, the new result is not cached (it is computed again next time). An entry is the chain id
+/// and the result, with the issuer's key hash when verified (no certificates: a few hundred bytes).
 const MAX_CACHED_RESULTS: usize = 100_000;
 /// Bound on cached intermediate chains per worker (Zeek's table is unbounded and never expires); when full,
 /// new ones are not cached.
@@ -101,11 +102,27 @@ pub fn status_string<T>(r: &Result<T, VerifyError>) -> &'static str {
     }
 }
 
+/// `X509::Result` as the scripts use it: OpenSSL's result and, for a verified chain, the SHA-256 of the
+/// SubjectPublicKeyInfo of the host certificate's issuer in it (`x509_spki_hash(valid_chain[1], 4)`, what
+/// validate-sct.zeek needs of `valid_chain`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validated {
+    pub result: Result<(), VerifyError>,
+    pub issuer_key_hash: Option<[u8; 32]>,
+}
+
+impl Validated {
+    /// OpenSSL's result code (`validation_code`): 0 for OK.
+    pub fn code(&self) -> i64 {
+        self.result.map_or_else(|e| e.code(), |()| 0)
+    }
+}
+
 /// validate-certs.zeek's caches of one worker.
 #[derive(Debug, Default)]
 pub struct Caches {
     /// Chain id (SHA-1s of its certificates) -> (result, last access).
-    recent: HashMap<Vec<[u8; 20]>, (Verdict, f64)>,
+    recent: HashMap<Vec<[u8; 20]>, (Validated, f64)>,
     /// Subject name (DER) of an intermediate that issued a host certificate -> the intermediates of the
     /// chain that verified (host certificate and trust anchor left out).
     intermediates: HashMap<Vec<u8>, Vec<Arc<Cert>>>,
@@ -118,16 +135,25 @@ impl Caches {
 
     /// The `ssl_finishing` hook: validates the server's chain (the certificates sent that parsed, the host
     /// certificate first) at network time `now`.
-    pub fn validate(&mut self, certs: &[Arc<Cert>], store: &RootStore, cache_intermediates: bool, now: f64) -> Verdict {
+    pub fn validate(
+        &mut self,
+        certs: &[Arc<Cert>],
+        store: &RootStore,
+        cache_intermediates: bool,
+        now: f64,
+    ) -> Validated {
         let Some(leaf) = certs.first() else {
-            return Err(VerifyError::UnableToGetIssuerCertLocally);
+            return Validated {
+                result: Err(VerifyError::UnableToGetIssuerCertLocally),
+                issuer_key_hash: None,
+            };
         };
         if cache_intermediates {
             if let Some(cached) = self.intermediates.get(&leaf.issuer_der) {
                 let mut with_cached = vec![leaf.clone()];
                 with_cached.extend(cached.iter().cloned());
                 let r = self.cache_validate(&with_cached, store, cache_intermediates, now);
-                if r.is_ok() {
+                if r.result.is_ok() {
                     return r;
                 }
             }
@@ -135,9 +161,12 @@ impl Caches {
         self.cache_validate(certs, store, cache_intermediates, now)
     }
 
-    /// The first cached intermediate for certificates issued by `issuer` (DER name), if any.
-    pub fn cached_intermediate(&self, issuer: &[u8]) -> Option<&Arc<Cert>> {
-        self.intermediates.get(issuer).and_then(|v| v.first())
+    /// The SPKI hash of the first cached intermediate for certificates issued by `issuer` (DER name).
+    pub fn cached_intermediate_key_hash(&self, issuer: &[u8]) -> Option<[u8; 32]> {
+        self.intermediates
+            .get(issuer)
+            .and_then(|v| v.first())
+            .map(|c| c.spki_sha256())
     }
 
     /// `cache_validate`: a recent result for the same chain, else `x509_verify` (and caching of the
@@ -148,17 +177,21 @@ impl Caches {
         store: &RootStore,
         cache_intermediates: bool,
         now: f64,
-    ) -> Verdict {
+    ) -> Validated {
         let id: Vec<[u8; 20]> = chain.iter().map(|c| verify::sha1(c.der())).collect();
-        if let Some((verdict, last)) = self.recent.get_mut(&id) {
+        if let Some((v, last)) = self.recent.get_mut(&id) {
             if now - *last <= RESULT_READ_EXPIRE {
                 *last = now;
-                return verdict.clone();
+                return v.clone();
             }
         }
         // Zeek passes network_time() as a double; x509_verify casts it to time_t.
         let verdict = verify::verify(chain, store, now.trunc() as i64);
-        self.remember(id, verdict.clone(), now);
+        let validated = Validated {
+            result: verdict.as_ref().map(|_| ()).map_err(|e| *e),
+            issuer_key_hash: verdict.as_ref().ok().and_then(|p| p.get(1)).map(|c| c.spki_sha256()),
+        };
+        self.remember(id, validated.clone(), now);
         if let (true, Ok(path)) = (cache_intermediates, &verdict) {
             if path.len() > 2 && self.intermediates.len() < MAX_CACHED_INTERMEDIATES {
                 self.intermediates
@@ -166,15 +199,15 @@ impl Caches {
                     .or_insert_with(|| path[1..path.len() - 1].to_vec());
             }
         }
-        verdict
+        validated
     }
 
-    fn remember(&mut self, id: Vec<[u8; 20]>, verdict: Verdict, now: f64) {
+    fn remember(&mut self, id: Vec<[u8; 20]>, validated: Validated, now: f64) {
         if self.recent.len() >= MAX_CACHED_RESULTS {
             self.recent.retain(|_, (_, last)| now - *last <= RESULT_READ_EXPIRE);
         }
         if self.recent.len() < MAX_CACHED_RESULTS || self.recent.contains_key(&id) {
-            self.recent.insert(id, (verdict, now));
+            self.recent.insert(id, (validated, now));
         }
     }
 }

@@ -280,6 +280,11 @@ impl Cert {
         &self.spki
     }
 
+    /// SHA-256 of the SubjectPublicKeyInfo (`x509_spki_hash(cert, 4)`: CT's issuer key hash).
+    pub fn spki_sha256(&self) -> [u8; 32] {
+        sha2::Sha256::digest(&self.spki).into()
+    }
+
     /// SHA-1 of the public key bits (`X509_pubkey_digest`: OCSP responder and issuer key hashes).
     pub fn key_sha1(&self) -> [u8; 20] {
         sha1(&self.key_bits)

@@ -124,8 +124,8 @@ fn response_scts_verify_as_certificate_entries() {
     logs.add_json(&text.unwrap()).unwrap();
     let chain = Chain {
         sent: &s.chain,
-        valid: None,
-        cached_intermediate: None,
+        valid_issuer_key_hash: None,
+        cached_intermediate_key_hash: None,
         validation_code: None,
     };
     // Google's Pilot and Aviator logs.

@@ -77,8 +77,8 @@ fn certificate_extension_scts_need_the_issuer_key() {
     let count = |sent: &[Arc<Cert>]| {
         let c = Chain {
             sent,
-            valid: None,
-            cached_intermediate: None,
+            valid_issuer_key_hash: None,
+            cached_intermediate_key_hash: None,
             validation_code: Some(0),
         };
         SctCache::new().validate(&proofs, &c, &logs, 1.5e9)
@@ -93,8 +93,8 @@ fn certificate_extension_scts_need_the_issuer_key() {
     bad[0].signature[last] ^= 1;
     let c = Chain {
         sent: &chain,
-        valid: None,
-        cached_intermediate: None,
+        valid_issuer_key_hash: None,
+        cached_intermediate_key_hash: None,
         validation_code: Some(0),
     };
     assert_eq!(SctCache::new().validate(&bad[..1], &c, &logs, 1.5e9), (0, 0));

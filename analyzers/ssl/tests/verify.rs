@@ -141,7 +141,7 @@ fn intermediate_cache_completes_later_chains() {
     let statuses = |cache_intermediates: bool| -> Vec<&'static str> {
         let mut caches = Caches::new();
         c.iter()
-            .map(|(t, chain)| status_string(&caches.validate(&parse(chain), &store, cache_intermediates, *t)))
+            .map(|(t, chain)| status_string(&caches.validate(&parse(chain), &store, cache_intermediates, *t).result))
             .collect()
     };
     let unable = "unable to get local issuer certificate";
