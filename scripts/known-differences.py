@@ -30,7 +30,6 @@ REASONS = {
     ("core.tunnels.gre-aruba", "tunnel.log"): "Aruba GRE carries 802.11 frames, which weir does not decode, so no inner connection registers the tunnel",
     ("core.tunnels.gre-aruba-amsdu", "conn.log"): "Aruba GRE carries 802.11 A-MSDU frames, which weir does not decode",
     ("core.tunnels.gre-aruba-amsdu", "tunnel.log"): "Aruba GRE carries 802.11 A-MSDU frames, which weir does not decode",
-    ("scripts.base.files.x509.log-caching", "x509.log"): "x509.log de-duplication (X509::relog_known_certificates_after) is per worker, as in a Zeek cluster without a shared store: with several workers a certificate can be logged once per worker; one worker matches Zeek",
     ("scripts.base.protocols.dns.dnssec", "dns.ed25519.log"): "the test's own script appends algorithm names (Ed25519) to answers; weir runs no scripts (the rows are otherwise identical, and no weird is raised for the curve, which the test checks)",
     ("scripts.base.protocols.dns.dnssec", "dns.ed448.log"): "the test's own script appends algorithm names (Ed448) to answers; weir runs no scripts (the rows are otherwise identical)",
     ("scripts.base.protocols.icmp.icmp6-nd-short-options", "weird.log"): "Zeek raises the icmp6_*_bad_opt_offset weirds only when a script handles the ND events (the test's script does); weir runs no scripts, so it follows Zeek with default scripts and raises none",

@@ -31,7 +31,6 @@ use session::{Action, Session, SslRow};
 use std::sync::Arc;
 use weir_api::analyzer::{Analyzer, AnalyzerInfo, Context, Probe, Settings, Transport};
 use weir_api::log::{Field, FieldType, Schema, Value};
-use x509::X509Cache;
 
 /// Settings of this analyzer (Zeek's names; `SSL::log_ja3` / `SSL::log_ja4` are weir's own flags).
 pub const SETTINGS: &[&str] = &[
@@ -580,12 +579,17 @@ impl SslAnalyzer {
                     host_cert,
                     client_cert,
                 } => {
-                    let cache = worker_state(cx).map(|s| &mut s.x509);
-                    if session::x509_should_log(cache, &self.cfg, &cert.fingerprint, host_cert, client_cert, ts)
-                        && (host_cert || !self.cfg.log_hostcerts_only)
-                    {
+                    if host_cert || !self.cfg.log_hostcerts_only {
+                        // `X509::known_log_certs`: once per (fingerprint, host_cert, client_cert) per
+                        // `X509::relog_known_certificates_after`, decided run-wide by the engine.
+                        let mut key = cert.fingerprint.as_bytes().to_vec();
+                        key.extend_from_slice(&[host_cert as u8, client_cert as u8]);
+                        let (keep, max) = (
+                            self.cfg.relog_known_certificates_after,
+                            self.cfg.known_log_certs_maximum_size,
+                        );
                         with_x509_row(&self.cfg, ts, &cert, host_cert, client_cert, |vals| {
-                            cx.log("x509", vals)
+                            cx.log_once("x509", &key, ts, keep, max, vals)
                         });
                     }
                 }
@@ -603,8 +607,6 @@ impl SslAnalyzer {
 /// What the analyzer keeps across the connections of one worker.
 #[derive(Debug, Default)]
 pub struct WorkerState {
-    /// x509.log de-duplication.
-    pub x509: X509Cache,
     /// validate-certs.zeek's result and intermediate caches.
     pub validation: validation::Caches,
     /// validate-sct.zeek's result cache.

@@ -5,7 +5,7 @@
 use crate::consts;
 use crate::fingerprint::{Ja3, Ja4};
 use crate::proto::Event;
-use crate::x509::{self, CertInfo, X509Cache};
+use crate::x509::{self, CertInfo};
 use crate::Config;
 
 /// What the script layer asks of its caller after an event.
@@ -630,27 +630,5 @@ impl Session {
         if self.ssl.is_some() {
             self.finish(cfg, false, out);
         }
-    }
-}
-
-/// Applies the x509 de-duplication: true when the row is to be written.
-pub fn x509_should_log(
-    cache: Option<&mut X509Cache>,
-    cfg: &Config,
-    fp: &str,
-    host: bool,
-    client: bool,
-    now: f64,
-) -> bool {
-    match cache {
-        Some(c) => c.should_log(
-            fp,
-            host,
-            client,
-            now,
-            cfg.relog_known_certificates_after,
-            cfg.known_log_certs_maximum_size,
-        ),
-        None => true,
     }
 }

@@ -3,7 +3,6 @@
 //! once-per-`X509::relog_known_certificates_after` de-duplication of `base/files/x509/main.zeek`.
 
 use sha2::Digest;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use x509_parser::der_parser::asn1_rs::{Any, Class, Tag};
 use x509_parser::prelude::*;
@@ -601,37 +600,6 @@ pub fn cert_matches_host(cert: &CertInfo, hostname: &str) -> bool {
     match &cert.san_dns_for_match {
         Some(names) => names.iter().any(|n| check_hostname(hostname, n)),
         None => cert.cn.as_deref().is_some_and(|cn| check_hostname(hostname, cn)),
-    }
-}
-
-/// The per-worker set `X509::known_log_certs` (`&create_expire=relog_known_certificates_after`).
-#[derive(Debug, Default)]
-pub struct X509Cache {
-    known: HashMap<(String, bool, bool), f64>,
-}
-
-impl X509Cache {
-    pub fn new() -> X509Cache {
-        X509Cache::default()
-    }
-
-    /// True when this (fingerprint, host_cert, client_cert) should be logged now; records it.
-    /// `relog_after` 0 disables the de-duplication (every certificate is logged).
-    pub fn should_log(&mut self, fp: &str, host: bool, client: bool, now: f64, relog_after: f64, max: usize) -> bool {
-        if relog_after <= 0.0 {
-            return true;
-        }
-        let key = (fp.to_string(), host, client);
-        if let Some(&t) = self.known.get(&key) {
-            if now - t < relog_after {
-                return false;
-            }
-            self.known.remove(&key);
-        }
-        if self.known.len() < max {
-            self.known.insert(key, now);
-        }
-        true
     }
 }
 

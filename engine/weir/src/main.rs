@@ -10,8 +10,15 @@ use weir_engine::{run_offline, Progress, RunConfig};
 use weir_logs::{Format, LogConfig};
 
 /// The application analyzers this binary is built with.
-const AVAILABLE_ANALYZERS: &[&weir_api::AnalyzerInfo] =
-    &[&weir_dns::DNS, &weir_ssl::TLS, &weir_ssl::DTLS, &weir_http::HTTP, &weir_ntp::NTP, &weir_dhcp::DHCP, &weir_ssh::SSH];
+const AVAILABLE_ANALYZERS: &[&weir_api::AnalyzerInfo] = &[
+    &weir_dns::DNS,
+    &weir_ssl::TLS,
+    &weir_ssl::DTLS,
+    &weir_http::HTTP,
+    &weir_ntp::NTP,
+    &weir_dhcp::DHCP,
+    &weir_ssh::SSH,
+];
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -121,6 +121,8 @@ pub struct RunOutput {
     pub violations: Vec<String>,
     /// What each analyzed connection was fed: (tcp, [(is_orig, bytes)]).
     pub streams: Vec<(bool, Vec<(bool, Vec<u8>)>)>,
+    /// `Context::log_once`'s table, as the engine keeps it for a run: (stream, key) -> time written.
+    pub once: std::collections::HashMap<(&'static str, Vec<u8>), f64>,
 }
 
 struct MockCx<'a> {
@@ -186,6 +188,28 @@ impl Context for MockCx<'_> {
             }
             _ => panic!("unknown stream {stream}"),
         }
+    }
+    fn log_once(
+        &mut self,
+        stream: &'static str,
+        key: &[u8],
+        at: f64,
+        keep_for: f64,
+        max_keys: usize,
+        row: &[Option<Value<'_>>],
+    ) {
+        let id = (stream, key.to_vec());
+        if keep_for > 0.0 {
+            if let Some(&t) = self.out.once.get(&id) {
+                if at - t < keep_for {
+                    return;
+                }
+            }
+            if self.out.once.len() < max_keys || self.out.once.contains_key(&id) {
+                self.out.once.insert(id, at);
+            }
+        }
+        self.log(stream, row);
     }
     fn history_once(&mut self, _code: u8) {}
     fn worker_state(&mut self) -> Option<&mut (dyn std::any::Any + Send)> {
