@@ -1,9 +1,10 @@
 //! weir's benchmark side: a seeded, streaming pcap traffic generator ([`gen`]) and the pieces of
 //! the end-to-end benchmark runner (a minimal pcap reader in [`pcap`], process measurement in
-//! [`run`]).
+//! [`run`], the log summary in [`logs`]).
 
 pub mod dns;
 pub mod gen;
+pub mod logs;
 pub mod pcap;
 pub mod pkt;
 pub mod rng;

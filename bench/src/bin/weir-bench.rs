@@ -10,11 +10,11 @@
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use weir_bench::pcap;
+use weir_bench::{logs, pcap};
 use weir_bench::run::{measure, median, which, Measured};
 
 fn usage() -> ExitCode {
@@ -191,7 +191,7 @@ impl E2e {
                         .stdout(Stdio::null());
                     c
                 })?;
-                row.note = log_summary(&logdir);
+                row.note = logs::summary(&logdir);
                 let _ = fs::remove_dir_all(&logdir);
                 weir_rows.push(rows.len());
                 rows.push(row);
@@ -328,35 +328,6 @@ impl E2e {
             runs,
             note,
         })
-    }
-}
-
-/// "conn.log N lines, weird.log M lines (top names)" for a weir log directory.
-fn log_summary(dir: &Path) -> String {
-    let count = |name: &str| -> Option<(usize, String)> {
-        let text = fs::read_to_string(dir.join(name)).ok()?;
-        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-        let mut names: Vec<(String, usize)> = Vec::new();
-        if name == "weird.log" {
-            for l in &lines {
-                if let Some(i) = l.find("\"name\":\"") {
-                    let rest = &l[i + 8..];
-                    let n = rest[..rest.find('"').unwrap_or(rest.len())].to_string();
-                    match names.iter_mut().find(|(k, _)| *k == n) {
-                        Some((_, c)) => *c += 1,
-                        None => names.push((n, 1)),
-                    }
-                }
-            }
-        }
-        names.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
-        let top: Vec<String> = names.iter().take(3).map(|(n, c)| format!("{n}={c}")).collect();
-        Some((lines.len(), top.join(" ")))
-    };
-    let conn = count("conn.log").map(|(n, _)| n).unwrap_or(0);
-    match count("weird.log") {
-        Some((n, top)) => format!("conn.log {conn}, weird.log {n} ({top})"),
-        None => format!("conn.log {conn}, no weird.log"),
     }
 }
 
