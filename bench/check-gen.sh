@@ -16,13 +16,7 @@ f="$tmp/check.pcap"
 status=0
 if command -v tshark >/dev/null; then
     tshark -o tcp.reassemble_out_of_order:TRUE -r "$f" -q -z io,phs 2>/dev/null
-    # Out-of-order reassembly on: segments lost before the sensor arrive later as retransmissions,
-    # and without it tshark's TLS/HTTP dissectors lose their place in the stream at the gap.
-    n="$(tshark -o tcp.reassemble_out_of_order:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
-        -o ip.check_checksum:TRUE -Y '_ws.malformed || _ws.expert.severity >= error' -r "$f" 2>/dev/null | tee "$tmp/bad" | wc -l)"
-    echo "tshark: $n malformed/bad-checksum/error packets"
-    head -20 "$tmp/bad"
-    [[ "$n" == 0 ]] || status=1
+    "$here/tshark-check.sh" "$f" || status=1
 else
     echo "tshark: not installed (apt-get install -y tshark), skipped"
 fi

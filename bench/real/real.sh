@@ -296,18 +296,8 @@ multiply() {
 }
 
 check() {
-    local f="$1" n bad
     deps
-    bad="$(mktemp)"
-    # The same settings as bench/check-gen.sh (see bench/README.md).
-    tshark -o tcp.reassemble_out_of_order:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
-        -o ip.check_checksum:TRUE -Y '_ws.malformed || _ws.expert.severity >= error' -r "$f" >"$bad" ||
-        die "tshark failed on $f"
-    n="$(wc -l <"$bad")"
-    head -20 "$bad"
-    rm -f "$bad"
-    echo "tshark: $n malformed/bad-checksum/error packets in $f"
-    [[ "$n" == 0 ]]
+    "$here/../tshark-check.sh" "$1"
 }
 
 case "${1:-}" in

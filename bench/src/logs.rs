@@ -15,7 +15,12 @@ const TOP: usize = 3;
 pub fn summary(dir: &Path) -> String {
     let rows = |name: &str| -> Option<Vec<String>> {
         let text = fs::read_to_string(dir.join(name)).ok()?;
-        Some(text.lines().filter(|l| !l.starts_with('#')).map(str::to_string).collect())
+        Some(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect(),
+        )
     };
     let conn = rows("conn.log").unwrap_or_default();
     let mut out = format!("conn.log {}", conn.len());

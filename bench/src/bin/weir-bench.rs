@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use weir_bench::{logs, pcap};
 use weir_bench::run::{measure, median, which, Measured};
+use weir_bench::{logs, pcap};
 
 fn usage() -> ExitCode {
     eprintln!(
