@@ -149,6 +149,10 @@ capture() {
     local a
     for a in 3 4 5 6; do in_cli ip addr add 10.77.0.$a/24 dev cli0; done
     in_cli ip addr add fd77::2/64 dev cli0 nodad
+    # No duplicate address detection: its probes come from the unspecified address ::, which multiply
+    # cannot renumber, so every copy would carry the same packets (one connection across copies).
+    in_srv sysctl -qw net.ipv6.conf.srv0.accept_dad=0
+    in_cli sysctl -qw net.ipv6.conf.cli0.accept_dad=0
     # Offloads off: without it the capture holds 64 KiB GSO "frames" and unfinished checksums.
     in_srv ethtool -K srv0 tx off tso off gso off gro off >/dev/null 2>&1 || true
     in_cli ethtool -K cli0 tx off tso off gso off gro off >/dev/null 2>&1 || true
