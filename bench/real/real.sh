@@ -151,8 +151,8 @@ capture() {
     in_cli ip addr add fd77::2/64 dev cli0 nodad
     # No duplicate address detection: its probes come from the unspecified address ::, which multiply
     # cannot renumber, so every copy would carry the same packets (one connection across copies).
-    in_srv sysctl -qw net.ipv6.conf.srv0.accept_dad=0
-    in_cli sysctl -qw net.ipv6.conf.cli0.accept_dad=0
+    in_srv sh -c 'echo 0 >/proc/sys/net/ipv6/conf/srv0/accept_dad'
+    in_cli sh -c 'echo 0 >/proc/sys/net/ipv6/conf/cli0/accept_dad'
     # Offloads off: without it the capture holds 64 KiB GSO "frames" and unfinished checksums.
     in_srv ethtool -K srv0 tx off tso off gso off gro off >/dev/null 2>&1 || true
     in_cli ethtool -K cli0 tx off tso off gso off gro off >/dev/null 2>&1 || true
