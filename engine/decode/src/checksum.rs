@@ -14,17 +14,46 @@ pub const VXLAN_PORT: u16 = 4789;
 
 /// The 16-bit ones-complement sum of `data` added to `sum` (big-endian words, an odd last byte padded
 /// with zero), folded. A header or segment including its checksum is valid when the sum is `0xffff`.
+///
+/// Summed as native-endian 64-bit words with end-around carry (`add`/`adc`), two independent sums, and
+/// byte-swapped at the end: RFC 1071 section 2(B), the ones-complement sum does not depend on byte order,
+/// and a 64-bit word is four 16-bit words since 2^16 = 1 (mod 0xffff). The result is 0 only when `sum` and
+/// every byte are 0, as with a plain word-by-word sum.
 pub fn ones_sum(sum: u32, data: &[u8]) -> u16 {
-    let mut s = u64::from(sum);
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        if let &[a, b] = c {
-            s += u64::from(u16::from_be_bytes([a, b]));
-        }
+    let mut pairs = data.chunks_exact(16);
+    let (mut a, mut b) = (0u64, 0u64);
+    for p in &mut pairs {
+        let (x, y) = p.split_at(8);
+        a = add_carry(a, ne64(x));
+        b = add_carry(b, ne64(y));
     }
-    if let &[last] = chunks.remainder() {
-        s += u64::from(last) << 8;
+    let rest = pairs.remainder();
+    let mut tail = [0u8; 16];
+    // Zero padding after the data: an odd last byte becomes the high byte (in network order) of its word.
+    if let Some(t) = tail.get_mut(..rest.len()) {
+        t.copy_from_slice(rest);
     }
+    let (x, y) = tail.split_at(8);
+    a = add_carry(add_carry(a, ne64(x)), ne64(y));
+    let s = add_carry(a, b);
+    // Native order back to network order; fold(x) is in 0..=0xffff, so the swap is exact.
+    let be = u16::from_be(fold(s));
+    fold(u64::from(sum) + u64::from(be))
+}
+
+/// 64-bit ones-complement addition (the carry out goes back in at the bottom).
+fn add_carry(a: u64, b: u64) -> u64 {
+    let (s, c) = a.overflowing_add(b);
+    s + u64::from(c)
+}
+
+/// The first 8 bytes of `b` as a native-endian word (callers pass 8 bytes; the check compiles away).
+fn ne64(b: &[u8]) -> u64 {
+    b.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w))
+}
+
+/// Folds a sum of 16-bit words into 16 bits with end-around carries; 0 only for 0.
+fn fold(mut s: u64) -> u16 {
     while s > 0xffff {
         s = (s & 0xffff) + (s >> 16);
     }
@@ -123,6 +152,31 @@ mod tests {
         assert_eq!(ones_sum(0, &[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0xddf2);
         // An odd trailing byte is the high byte of a zero-padded word.
         assert_eq!(ones_sum(0, &[0x12]), 0x1200);
+    }
+
+    /// The word-by-word sum `ones_sum` must equal (the definition, RFC 1071).
+    fn reference(sum: u32, data: &[u8]) -> u16 {
+        let mut s = u64::from(sum);
+        for (i, b) in data.iter().enumerate() {
+            s += u64::from(*b) << if i % 2 == 0 { 8 } else { 0 };
+        }
+        fold(s)
+    }
+
+    #[test]
+    fn wide_sum_matches_word_sum() {
+        // Every length 0..=70 (all remainders), all-0xff bytes (carries everywhere), zeros and a pattern,
+        // with and without a starting sum.
+        for len in 0..=70usize {
+            let ff = vec![0xffu8; len];
+            let zero = vec![0u8; len];
+            let pat: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            for data in [&ff, &zero, &pat] {
+                for sum in [0u32, 1, 0xffff, 0x1_fffe] {
+                    assert_eq!(ones_sum(sum, data), reference(sum, data), "len {len} sum {sum:#x}");
+                }
+            }
+        }
     }
 
     #[test]
