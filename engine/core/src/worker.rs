@@ -1170,17 +1170,17 @@ fn stream_reassembled(
             }
         };
     }
-    // Handles the reassembler's events for endpoint `k`.
+    // Handles the reassembler's events for endpoint `k`, whose `info` the caller computed.
     let mut step =
         |s: &mut TcpSession,
          k: usize,
+         info: &weir_reassembly::EndpointInfo,
          core: &mut ConnCore,
          analysis: &mut Option<&mut Analysis>,
          call: &mut dyn FnMut(&mut Reassembler, &weir_reassembly::EndpointInfo, &mut dyn FnMut(ReEvent<'_>))| {
-            let info = s.endpoint_info(k);
             let is_orig = info.is_orig;
             let Some(r) = s.reasm.as_deref_mut() else { return };
-            call(&mut r[k], &info, &mut |ev| match ev {
+            call(&mut r[k], info, &mut |ev| match ev {
                 ReEvent::Data { .. } | ReEvent::Undelivered { .. } => {
                     let Some(an) = analysis.as_deref_mut() else { return };
                     let mut env = stream_env!(core);
@@ -1200,22 +1200,23 @@ fn stream_reassembled(
         };
     let rcfg = &cfg.reassembly;
     if let Some(ack) = pr.rel_ack {
-        step(s, p, core, &mut analysis, &mut |r, info, cb| {
+        let info = s.endpoint_info(p);
+        step(s, p, &info, core, &mut analysis, &mut |r, info, cb| {
             r.ack_received(rcfg, budget, info, ack, &mut |ev| cb(ev))
         });
     }
+    // Endpoint i's view, after the peer's ACK processing (peer_has_undelivered) and unchanged until
+    // `finish`: the reassembler and the analyzers' callbacks do not touch the session's endpoints.
+    let info = s.endpoint_info(i);
     if pr.stream_ok {
-        step(s, i, core, &mut analysis, &mut |r, info, cb| {
+        step(s, i, &info, core, &mut analysis, &mut |r, info, cb| {
             r.data_sent(rcfg, budget, info, pr.rel_data_seq, len as u64, data, &mut |ev| cb(ev));
         });
     }
-    step(s, i, core, &mut analysis, &mut |r, info, cb| {
+    step(s, i, &info, core, &mut analysis, &mut |r, info, cb| {
         r.check_eof(info, &mut |ev| cb(ev))
     });
-    let pending = {
-        let info = s.endpoint_info(i);
-        s.reasm.as_deref().is_some_and(|r| r[i].data_pending(&info))
-    };
+    let pending = s.reasm.as_deref().is_some_and(|r| r[i].data_pending(&info));
     s.finish(core, close, pending, &cfg.tcp);
     for k in [i, p] {
         if eof[k] {
