@@ -99,7 +99,9 @@ pub mod capture_loss;
 #[doc(hidden)]
 pub mod fuzzing;
 
-use std::collections::BTreeMap;
+mod blocks;
+
+use blocks::BlockMap;
 pub use weir_api::Weird;
 
 /// Zeek's tunables (script-level constants in `init-bare.zeek`), with Zeek's defaults.
@@ -367,8 +369,8 @@ impl Block {
 /// dropping it, so that its bytes are returned to the [`Budget`].
 #[derive(Debug)]
 pub struct Reassembler {
-    blocks: BTreeMap<u64, Block>,
-    old_blocks: BTreeMap<u64, Block>,
+    blocks: BlockMap,
+    old_blocks: BlockMap,
     /// Bytes (with overhead) held in `blocks` + `old_blocks`, charged to the budget.
     mem: u64,
     /// Data bytes in `blocks` (Zeek's `block_list.DataSize()`).
@@ -397,8 +399,8 @@ impl Reassembler {
     /// A reassembler whose next expected byte is relative sequence 1 (Zeek's `Reassembler(1)`).
     pub const fn new() -> Reassembler {
         Reassembler {
-            blocks: BTreeMap::new(),
-            old_blocks: BTreeMap::new(),
+            blocks: BlockMap::new(),
+            old_blocks: BlockMap::new(),
             mem: 0,
             data_size: 0,
             last_reassem_seq: 1,
@@ -489,7 +491,7 @@ impl Reassembler {
     pub fn size_buffered_data(&self) -> (u64, u64) {
         let (mut below, mut above) = (0, 0);
         let cut = self.last_reassem_seq;
-        for (&seq, b) in &self.blocks {
+        for (&seq, b) in self.blocks.iter() {
             if seq <= cut {
                 if b.upper <= cut {
                     below += b.upper - seq;
@@ -747,7 +749,7 @@ impl Reassembler {
     fn check_overlap<F: FnMut(Event<'_>)>(
         cfg: &Config,
         info: &EndpointInfo,
-        list: &BTreeMap<u64, Block>,
+        list: &BlockMap,
         seq: u64,
         data: &[u8],
         out: &mut F,
