@@ -51,9 +51,11 @@ pub type CertWeirds = Vec<&'static str>;
 
 /// Lower-case hex.
 pub fn hex(data: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(data.len() * 2);
-    for b in data {
-        s.push_str(&format!("{b:02x}"));
+    for &b in data {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     s
 }
@@ -192,7 +194,9 @@ pub fn serial_string(raw: &[u8]) -> String {
         if i != 0 && i % 35 == 0 {
             s.push_str("\\\n");
         }
-        s.push_str(&format!("{b:02X}"));
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     s
 }

@@ -7,7 +7,6 @@
 pub mod json;
 pub mod tsv;
 
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use json::json_row;
@@ -21,14 +20,28 @@ pub(crate) fn push_hex_escape(out: &mut Vec<u8>, b: u8) {
     out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
 }
 
+/// Decimal, as `{n}` prints it, without going through `core::fmt`.
 #[inline]
-pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
-    let _ = write!(out, "{n}");
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    for d in buf.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        i -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
 }
 
 #[inline]
 pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
-    let _ = write!(out, "{n}");
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
 }
 
 /// An address as Zeek renders it (`Formatter::Render(addr)` → `zeek_inet_ntop`). An IPv4-mapped IPv6
@@ -61,6 +74,14 @@ fn push_v4(out: &mut Vec<u8>, a: Ipv4Addr) {
             out.push(b'.');
         }
         push_u64(out, *b as u64);
+    }
+}
+
+/// A 16-bit word in lower-case hex without leading zeros, as `{:x}` prints it.
+fn push_hex_word(out: &mut Vec<u8>, w: u16) {
+    let digits = (16 - w.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        out.push(HEX[usize::from((w >> (4 * k)) & 0xf)]);
     }
 }
 
@@ -120,7 +141,7 @@ fn push_v6(out: &mut Vec<u8>, a: Ipv6Addr) {
             push_v4(out, Ipv4Addr::new(o[12], o[13], o[14], o[15]));
             return;
         }
-        let _ = write!(out, "{:x}", words[i]);
+        push_hex_word(out, words[i]);
         i += 1;
     }
     if let Some(base) = best_base {
@@ -187,6 +208,29 @@ fn utf8_char_ok(c: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_words_as_display_prints_them() {
+        for w in [0u16, 1, 0xf, 0x10, 0xff, 0x100, 0xabc, 0x1000, 0xffff] {
+            let mut v = Vec::new();
+            push_hex_word(&mut v, w);
+            assert_eq!(v, format!("{w:x}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn integers_as_display_prints_them() {
+        for n in [0u64, 1, 9, 10, 99, 100, 12345, u32::MAX as u64, u64::MAX - 1, u64::MAX] {
+            let mut v = Vec::new();
+            push_u64(&mut v, n);
+            assert_eq!(v, n.to_string().as_bytes());
+        }
+        for n in [0i64, 1, -1, -10, 4711, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut v = Vec::new();
+            push_i64(&mut v, n);
+            assert_eq!(v, n.to_string().as_bytes());
+        }
+    }
 
     fn addr(s: &str) -> String {
         let mut v = Vec::new();
