@@ -571,6 +571,12 @@ impl TcpSession {
 
     /// What endpoint `k`'s reassembler needs to know of the TCP state (Zeek reads it through the
     /// endpoint, its peer and the adapter).
+    /// [`EndpointInfo::fin_seq`](weir_reassembly::EndpointInfo::fin_seq) of endpoint `k`.
+    pub fn fin_seq(&self, k: usize) -> Option<u64> {
+        let e = &self.ep[k];
+        (e.fin_cnt > 0).then_some(e.fin_seq)
+    }
+
     pub fn endpoint_info(&self, k: usize) -> weir_reassembly::EndpointInfo {
         fn st(s: EndpointState) -> weir_reassembly::TcpState {
             use weir_reassembly::TcpState as T;
@@ -592,7 +598,7 @@ impl TcpSession {
             prev_state: st(e.prev_state),
             peer_state: st(p.state),
             peer_prev_state: st(p.prev_state),
-            fin_seq: (e.fin_cnt > 0).then_some(e.fin_seq),
+            fin_seq: self.fin_seq(k),
             rst_seen: e.rst_cnt > 0,
             peer_fin_or_rst: p.fin_cnt > 0 || p.rst_cnt > 0,
             no_data_acked: e.no_data_acked(),

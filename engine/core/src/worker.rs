@@ -1199,7 +1199,9 @@ fn stream_reassembled(
             });
         };
     let rcfg = &cfg.reassembly;
-    if let Some(ack) = pr.rel_ack {
+    // Most ACKs acknowledge nothing new (every data segment carries one): skip building the info.
+    let stale = |s: &TcpSession, ack| s.reasm.as_deref().is_none_or(|r| r[p].ack_is_stale(s.fin_seq(p), ack));
+    if let Some(ack) = pr.rel_ack.filter(|&ack| !stale(s, ack)) {
         let info = s.endpoint_info(p);
         step(s, p, &info, core, &mut analysis, &mut |r, info, cb| {
             r.ack_received(rcfg, budget, info, ack, &mut |ev| cb(ev))

@@ -306,6 +306,14 @@ pub struct EndpointInfo {
     pub skipping: bool,
 }
 
+/// The ACK `AckReceived` works with: one before the FIN's sequence number when it acknowledges the FIN.
+fn effective_ack(fin_seq: Option<u64>, seq: u64) -> u64 {
+    match fin_seq {
+        Some(fin_seq) if seq >= fin_seq => fin_seq.wrapping_sub(1),
+        _ => seq,
+    }
+}
+
 fn is_clean(state: TcpState, prev: TcpState) -> bool {
     state == TcpState::Established || (state == TcpState::Closed && prev == TcpState::Established)
 }
@@ -561,14 +569,10 @@ impl Reassembler {
         cfg: &Config,
         budget: &mut Budget,
         info: &EndpointInfo,
-        mut seq: u64,
+        seq: u64,
         out: &mut F,
     ) {
-        if let Some(fin_seq) = info.fin_seq {
-            if seq >= fin_seq {
-                seq = fin_seq.wrapping_sub(1);
-            }
-        }
+        let seq = effective_ack(info.fin_seq, seq);
         if seq <= self.trim_seq {
             return;
         }
@@ -590,6 +594,14 @@ impl Reassembler {
             }
         }
         self.check_eof(info, out);
+    }
+
+    /// True when [`ack_received`](Self::ack_received) with this ACK and `fin_seq` (the
+    /// [`EndpointInfo::fin_seq`] it would be given) returns at once, changing and emitting
+    /// nothing: the ACK is at or below what was already trimmed. Lets the caller skip building
+    /// the [`EndpointInfo`].
+    pub fn ack_is_stale(&self, fin_seq: Option<u64>, seq: u64) -> bool {
+        effective_ack(fin_seq, seq) <= self.trim_seq
     }
 
     /// Zeek's `CheckEOF`: emits [`Event::EndpointEof`] once, when the endpoint has closed (FIN,
@@ -856,6 +868,11 @@ impl Reassembler {
         if self.make_room(budget, cost) {
             self.data_size += bytes.len() as u64;
             self.charge(budget, cost);
+            // In-order data above everything held (the common case): what block_inserted would
+            // do, without looking the block up again. It delivers exactly this block (nothing
+            // lies above it) and then trims as it does.
+            let in_order =
+                pseq == self.last_reassem_seq && self.blocks.values().next_back().is_none_or(|b| b.upper <= pseq);
             self.blocks.insert(
                 pseq,
                 Block {
@@ -863,6 +880,13 @@ impl Reassembler {
                     data: stored.into(),
                 },
             );
+            if in_order && pupper > pseq {
+                self.last_reassem_seq = pupper;
+                let kept = if self.keep_data { Some(bytes) } else { None };
+                self.deliver_block(pseq, pupper - pseq, kept, out);
+                self.trim_after_delivery(cfg, budget, info, out);
+                return;
+            }
             // Delivering as each piece is inserted gives the same deliveries, in the same
             // order, as Zeek's single BlockInserted(first inserted piece).
             self.block_inserted(cfg, budget, info, pseq, out);
@@ -927,6 +951,18 @@ impl Reassembler {
             cur = bseq + 1;
         }
 
+        self.trim_after_delivery(cfg, budget, info, out);
+    }
+
+    /// The end of Zeek's `BlockInserted`: without a peer reassembler, or above the initial window
+    /// before any ACK, delivered data is not held.
+    fn trim_after_delivery<F: FnMut(Event<'_>)>(
+        &mut self,
+        cfg: &Config,
+        budget: &mut Budget,
+        info: &EndpointInfo,
+        out: &mut F,
+    ) {
         if !info.peer_has_contents
             || (info.no_data_acked && cfg.max_initial_window != 0 && info.size > cfg.max_initial_window)
         {
