@@ -325,13 +325,15 @@ impl Conn {
             _ => None,
         };
         let a = self.analysis.as_ref().and_then(|a| a.next_deadline());
-        let t = match (t, a) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
-        match (t, self.core.inactivity_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(earliest(t, a), self.core.inactivity_at)
+    }
+}
+
+/// The earlier of two optional deadlines (`f64::min` when both are set).
+#[inline]
+pub(crate) fn earliest(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
     }
 }

@@ -1066,10 +1066,7 @@ impl TcpSession {
 
     /// The earliest analyzer timer deadline.
     pub fn next_deadline(&self) -> Option<f64> {
-        [self.expire_at, self.attempt_at, self.delete_at]
-            .into_iter()
-            .flatten()
-            .reduce(f64::min)
+        crate::conn::earliest(crate::conn::earliest(self.expire_at, self.attempt_at), self.delete_at)
     }
 
     /// Fire the analyzer timers due at `now`, in Zeek's order of scheduling. True = remove the connection.

@@ -284,7 +284,6 @@ impl Worker {
     ) {
         self.stats.packets += 1;
         self.stats.bytes += p.data.len() as u64;
-        let cfg = Arc::clone(&self.cfg);
         for w in weirds {
             self.out.decode_weird(p.now, w);
         }
@@ -300,7 +299,7 @@ impl Worker {
             }
         }
         self.at_packet(p);
-        if cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d) {
+        if self.cfg.tunnels && weir_decode::tunnel::may_be_tunnel(d) {
             self.tunnel_packet(p, d);
             return;
         }
