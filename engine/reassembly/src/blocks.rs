@@ -229,6 +229,7 @@ mod tests {
         Block {
             upper: k + 1,
             data: Box::new([]),
+            cost: crate::BLOCK_OVERHEAD,
         }
     }
 

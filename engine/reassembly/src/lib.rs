@@ -360,13 +360,19 @@ pub enum Event<'a> {
 #[derive(Debug)]
 struct Block {
     upper: u64,
-    /// The bytes of `[seq, upper)`, or empty when they were not kept (tracking mode).
+    /// The bytes of `[seq, upper)`, or empty when they were not kept (tracking mode) or will
+    /// never be read again (delivered at once, and neither retransmission checks nor
+    /// signatures read delivered blocks).
     data: Box<[u8]>,
+    /// What the block is charged to the budget: its bytes when the reassembler keeps data (held
+    /// or not, so that budget decisions do not depend on which blocks are held), plus
+    /// [`BLOCK_OVERHEAD`].
+    cost: u64,
 }
 
 impl Block {
     fn cost(&self) -> u64 {
-        self.data.len() as u64 + BLOCK_OVERHEAD
+        self.cost
     }
 }
 
@@ -873,11 +879,16 @@ impl Reassembler {
             // lies above it) and then trims as it does.
             let in_order =
                 pseq == self.last_reassem_seq && self.blocks.values().next_back().is_none_or(|b| b.upper <= pseq);
+            // A block delivered at once is read again only by the retransmission check and
+            // MatchUndelivered; without them its bytes need no copy.
+            let read_again = cfg.rexmit_inconsistency_handled || cfg.signatures_loaded;
+            let data = if in_order && !read_again { &[] } else { stored };
             self.blocks.insert(
                 pseq,
                 Block {
                     upper: pupper,
-                    data: stored.into(),
+                    data: data.into(),
+                    cost,
                 },
             );
             if in_order && pupper > pseq {
