@@ -108,10 +108,32 @@ fn json_passthrough(b: u8) -> bool {
     (32..127).contains(&b) || matches!(b, 0x08 | 0x0c | b'\n' | b'\r' | b'\t')
 }
 
+/// Whether `s` has a byte [`push_json_escaped`] escapes (`"`, `\\`, below 0x20), eight bytes at a
+/// time: `has_less(w, n)` and `has_zero(w ^ byte)` from "Bit Twiddling Hacks" never miss such a byte.
+fn needs_json_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH != 0;
+    let mut words = s.chunks_exact(8);
+    for c in &mut words {
+        let w = c.first_chunk::<8>().map_or(0, |c| u64::from_le_bytes(*c));
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+        if below_space || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\'))) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// rapidjson's string escaping: `"`, `\`, and bytes below 0x20 (short forms where JSON has them,
 /// else `\u00XX` with upper-case hex). Bytes >= 0x7f are copied (rapidjson does not validate by default).
 fn push_json_escaped(out: &mut Vec<u8>, s: &[u8]) {
     const UHEX: &[u8; 16] = b"0123456789ABCDEF";
+    if !needs_json_escape(s) {
+        // Field names and nearly every value: nothing to escape.
+        out.extend_from_slice(s);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {
         let short = match b {
@@ -146,6 +168,24 @@ fn push_json_escaped(out: &mut Vec<u8>, s: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_scan_finds_every_escaped_byte() {
+        // Every byte value at every position of strings of every length up to 20, on plain and on
+        // high-bit filler.
+        for filler in [b'a', 0xe9] {
+            for len in 1..=20usize {
+                for pos in 0..len {
+                    for b in 0..=255u8 {
+                        let mut s = vec![filler; len];
+                        s[pos] = b;
+                        let want = s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                        assert_eq!(needs_json_escape(&s), want, "{s:?}");
+                    }
+                }
+            }
+        }
+    }
     use weir_api::log::{Field, FieldType};
 
     fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
