@@ -68,16 +68,16 @@ fn fold(mut s: u64) -> u16 {
     s as u16
 }
 
+/// An address's 16-bit words summed (not folded: the caller's [`ones_sum`] folds), IPv4 as the mapped
+/// IPv6 address `::ffff:a.b.c.d` when `v6`.
 fn addr_sum(a: IpAddr, v6: bool) -> u32 {
-    let mut s = 0u32;
     match (a, v6) {
-        (IpAddr::V4(a), false) => {
-            s += u32::from(ones_sum(0, &a.octets()));
+        (IpAddr::V4(a), v6) => {
+            let x = u32::from(a);
+            (x >> 16) + (x & 0xffff) + if v6 { 0xffff } else { 0 }
         }
-        (IpAddr::V4(a), true) => s += u32::from(ones_sum(0, &a.to_ipv6_mapped().octets())),
-        (IpAddr::V6(a), _) => s += u32::from(ones_sum(0, &a.octets())),
+        (IpAddr::V6(a), _) => a.segments().iter().map(|&w| u32::from(w)).sum(),
     }
-    s
 }
 
 /// Sum of the pseudo-header Zeek builds (`ip4_in_cksum` / `ip6_in_cksum`), folded into a u32.
