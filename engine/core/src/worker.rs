@@ -1151,9 +1151,14 @@ fn stream_reassembled(
     let p = 1 - i;
     let mut flip = false;
     let mut eof = [false; 2];
-    let size = s.orig_size() + s.resp_size();
+    // As the segment left the session (before `finish`); only analyzers read them.
+    let size = if analysis.is_some() {
+        s.orig_size() + s.resp_size()
+    } else {
+        0
+    };
     let partial = s.is_partial();
-    // The analyzers' view of this segment's connection, for one call.
+    // The analyzers' view of this segment's connection, for one call (only built with analyzers).
     macro_rules! stream_env {
         ($core:expr) => {
             Env {
