@@ -168,6 +168,14 @@ impl BlockMap {
         b
     }
 
+    /// Frees the list's buffer when nothing is held (the list keeps its capacity otherwise, so
+    /// that a busy direction does not allocate for every flight).
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            *self = BlockMap::new();
+        }
+    }
+
     pub(crate) fn iter(&self) -> Iter<'_> {
         self.range(..)
     }

@@ -620,6 +620,7 @@ impl Reassembler {
             && !self.data_pending(info)
         {
             self.did_eof = true;
+            self.blocks.release_if_empty();
             out(Event::EndpointEof);
         }
     }
@@ -702,6 +703,10 @@ impl Reassembler {
         let b = self.blocks.remove(&seq).expect("block");
         self.data_size -= b.upper - seq;
         self.uncharge(budget, b.cost());
+        if self.did_eof {
+            // Done: a connection that stays tracked for its timers holds no block memory.
+            self.blocks.release_if_empty();
+        }
         b
     }
 
