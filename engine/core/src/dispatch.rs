@@ -22,6 +22,12 @@ use std::sync::Arc;
 use weir_decode::frag::{self, Reassembler};
 use weir_decode::{decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, Transport};
 
+/// Hash slots of a worker on a thread of its own, against worker 0's one (see `Dispatcher::shares`).
+/// Measured with 2 workers on the generated workload (bench/RESULTS.md, "Two workers"): 1, 2, 3 and 4
+/// slots gave 0.66/0.81, 0.66/0.79, 0.63/0.76 and 0.76/0.73 s (conn only / all analyzers); 3 is the
+/// best compromise, since the reading thread's own share of the work is larger with analyzers off.
+const THREAD_WORKER_SLOTS: usize = 3;
+
 /// Packets per batch before it is sent.
 const BATCH_PACKETS: usize = 256;
 /// Bytes of packet data per batch before it is sent.
@@ -143,6 +149,10 @@ pub struct Dispatcher {
     frags: Reassembler,
     weirds: Vec<DecodeWeird>,
     out: WeirdOut,
+    /// Which worker each hash slot goes to. Worker 0 shares the dispatcher's thread, which also reads and
+    /// decodes every packet, so it gets one slot to every other worker's [`THREAD_WORKER_SLOTS`], so that
+    /// the threads carry closer to the same load.
+    shares: Vec<u16>,
     /// Network time: the largest timestamp so far.
     now: f64,
     pub seq: u64,
@@ -158,22 +168,26 @@ impl Dispatcher {
             max_in_flight: cfg.max_frag_datagrams,
             ..frag::Config::default()
         });
+        let shares = match &lanes {
+            Lanes::Inline(..) => vec![0],
+            Lanes::Threads { tx, .. } => {
+                let mut v = vec![0u16];
+                for i in 1..=tx.len() {
+                    v.extend(std::iter::repeat_n(i as u16, THREAD_WORKER_SLOTS));
+                }
+                v
+            }
+        };
         Dispatcher {
             cfg,
             lanes,
             frags,
             weirds: Vec::new(),
             out,
+            shares,
             now: f64::NEG_INFINITY,
             seq: 0,
             frag_scratch: Vec::new(),
-        }
-    }
-
-    fn n_workers(&self) -> usize {
-        match &self.lanes {
-            Lanes::Inline(..) => 1,
-            Lanes::Threads { tx, .. } => tx.len() + 1,
         }
     }
 
@@ -336,9 +350,12 @@ impl Dispatcher {
         }
     }
 
-    /// The worker for a packet's connection.
+    /// The worker for a packet's connection: a slot of [`Dispatcher::shares`] by the connection's hash.
     fn lane_of(&self, d: &Decoded<'_>) -> usize {
-        flow_lane(d, self.n_workers())
+        if self.shares.len() <= 1 {
+            return 0;
+        }
+        self.shares[(flow_hash(d) % self.shares.len() as u64) as usize] as usize
     }
 
     /// Network time moves from `prev` to `now`.
@@ -481,8 +498,13 @@ pub fn flow_lane(d: &Decoded<'_>, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
+    (flow_hash(d) % n as u64) as usize
+}
+
+/// The symmetric hash [`flow_lane`] spreads connections with (0 for packets without an IP header).
+pub fn flow_hash(d: &Decoded<'_>) -> u64 {
     let Some(ip) = d.ip else { return 0 };
-    let h = match d.transport {
+    match d.transport {
         Some(Transport::Tcp(t)) => lane_hash(ip.src, t.src_port, ip.dst, t.dst_port, ip.proto),
         Some(Transport::Udp(u)) => lane_hash(ip.src, u.src_port, ip.dst, u.dst_port, ip.proto),
         Some(Transport::Icmp(i)) => {
@@ -495,8 +517,7 @@ pub fn flow_lane(d: &Decoded<'_>, n: usize) -> usize {
             }
         }
         _ => pair_hash(ip.src, ip.dst),
-    };
-    (h % n as u64) as usize
+    }
 }
 
 fn send(tx: &[SyncSender<Batch>], back: &Receiver<Batch>, current: &mut [Batch], lane: usize) {
