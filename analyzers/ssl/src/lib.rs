@@ -56,6 +56,8 @@ pub const SETTINGS: &[&str] = &[
     "SSL::validate_sct",
     "SSL::ct_logs",
     "SSL::validate_ocsp",
+    "X509::caching_required_encounters",
+    "X509::caching_required_encounters_interval",
 ];
 
 /// The analyzer's configuration, from [`Settings`].
@@ -157,6 +159,14 @@ pub fn parse_interval(s: &str) -> Result<f64, String> {
 impl Config {
     pub fn from_settings(s: &Settings) -> Result<Config, String> {
         let d = Config::default();
+        // Zeek's certificate event cache (base/files/x509/certificate-event-cache.zeek) decides only
+        // whether a repeated certificate's events are replayed from the cache or parsed again; the logs
+        // are the same either way (unless a script's `X509::x509_certificate_cache_replay` hook breaks).
+        // weir parses every certificate and runs no scripts: the settings are checked and change nothing.
+        s.count("X509::caching_required_encounters", 10)?;
+        if let Some(v) = s.get("X509::caching_required_encounters_interval") {
+            parse_interval(v)?;
+        }
         Ok(Config {
             max_ssl_history_length: s.count("SSL::max_ssl_history_length", d.max_ssl_history_length)?,
             disable_analyzer_after_detection: s.bool(

@@ -174,10 +174,22 @@ pub struct Invocation {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+/// Record redefs that only add `&log` to a field weir can log, and the weir setting that stands for each
+/// (spaces removed from the redef).
+const RECORD_REDEF_SETTINGS: &[(&str, &str)] =
+    &[("recordX509::Certificate$tbs_sig_alg+={&log}", "X509::log_tbs_sig_alg=T")];
+
 /// Splits `redef NAME[: type] (=|+=|-=) VALUE;` into a `--set` argument.
 pub fn redef_to_setting(redef: &str) -> Result<(String, String), String> {
     let r = redef.trim().trim_end_matches(';').trim();
     let body = r.strip_prefix("redef ").unwrap_or(r).trim();
+    if let Some((_, set)) = RECORD_REDEF_SETTINGS
+        .iter()
+        .find(|(redef, _)| body.replace(' ', "") == *redef)
+    {
+        let name = set.split('=').next().unwrap_or(set);
+        return Ok((name.to_string(), set.to_string()));
+    }
     if body.starts_with("record ") || body.starts_with("enum ") {
         return Err(format!("`{r}` (record/enum redef) is not a weir setting"));
     }
