@@ -301,6 +301,13 @@ impl EngineConfig {
             "CommunityID::seed" => {
                 self.community_id_seed = Some(value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?)
             }
+            // weir's own: the per-worker reassembly budget and its per-direction share (bytes).
+            "weir::reassembly_worker_limit" => {
+                self.reassembly_worker_limit = value.parse().map_err(|_| format!("{name}: not a count"))?
+            }
+            "weir::reassembly_direction_limit" => {
+                self.reassembly_direction_limit = value.parse().map_err(|_| format!("{name}: not a count"))?
+            }
             "max_timer_expires" => {
                 // weir expires every due timer before each packet, which is Zeek with max_timer_expires=0.
                 let _: u64 = value.parse().map_err(|_| format!("{name}: not a count: {value:?}"))?;
@@ -353,6 +360,8 @@ pub const SETTINGS: &[&str] = &[
     "tcp_excessive_data_without_further_acks",
     "CommunityID::seed",
     "max_timer_expires",
+    "weir::reassembly_worker_limit",
+    "weir::reassembly_direction_limit",
 ];
 
 fn parse_bool(v: &str) -> Result<bool, String> {

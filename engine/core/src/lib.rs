@@ -92,6 +92,10 @@ pub struct RunReport {
     pub connections: u64,
     /// The most connections tracked at once, summed over the workers (each worker's own peak).
     pub peak_connections: u64,
+    /// The largest of the workers' reassembly memory peaks (each worker has its own budget).
+    pub reassembly_peak: u64,
+    /// TCP bytes above holes given up or refused to stay within the reassembly budgets.
+    pub reassembly_given_up: u64,
     pub evicted_connections: u64,
     pub frag_evicted: u64,
     pub log_rows: u64,
@@ -103,6 +107,13 @@ pub struct RunReport {
     /// processed and logged.
     pub input_errors: Vec<CaptureError>,
     pub interrupted: bool,
+}
+
+impl RunReport {
+    fn add_reassembly(&mut self, s: &WorkerStats) {
+        self.reassembly_peak = self.reassembly_peak.max(s.reassembly_peak);
+        self.reassembly_given_up += s.reassembly_given_up;
+    }
 }
 
 /// One worker's share of a run.
@@ -291,6 +302,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     for w in &mut fin.workers {
         report.connections += w.stats.connections;
         report.peak_connections += w.stats.peak_connections;
+        report.add_reassembly(&w.stats);
         report.evicted_connections += w.stats.evicted;
         loss.push(w.take_capture_loss());
         if n > 1 {
@@ -316,6 +328,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
                 report.workers.push(WorkerShare::of(format!("worker {}", i + 1), &s));
                 report.connections += s.connections;
                 report.peak_connections += s.peak_connections;
+                report.add_reassembly(&s);
                 report.evicted_connections += s.evicted;
                 loss.push(rows);
             }

@@ -105,6 +105,10 @@ pub struct WorkerStats {
     pub evicted: u64,
     /// The most connections tracked at once.
     pub peak_connections: u64,
+    /// The most bytes the worker's TCP reassemblers held at once (its budget's peak).
+    pub reassembly_peak: u64,
+    /// TCP bytes above holes given up, or refused, to stay within the reassembly budget.
+    pub reassembly_given_up: u64,
 }
 
 pub struct Worker {
@@ -980,6 +984,9 @@ impl Worker {
             self.log_conn(&conn);
         }
         self.out.flush();
+        let b = &self.budget.stats;
+        self.stats.reassembly_peak = b.peak;
+        self.stats.reassembly_given_up = b.evicted_undelivered_bytes + b.refused_bytes;
     }
 
     /// Open connections by transport (TCP, UDP, ICMP), for stats.log.

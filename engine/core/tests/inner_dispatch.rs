@@ -3,33 +3,13 @@
 //! connection once, `tunnel_parents` pointing at it, DISCOVER and CLOSE at the times one process
 //! writes them, even when the tunnel closes and is rediscovered while other workers lag behind).
 
+mod common;
+
+use common::{eth, ip4, write_pcap};
 use std::path::PathBuf;
 use weir_engine::config::{AnalyzerSet, EngineConfig};
 use weir_engine::{run_offline, RunConfig, RunReport};
 use weir_logs::{Format, LogConfig};
-
-fn csum(words: &[u8]) -> u16 {
-    let mut s: u32 = 0;
-    for c in words.chunks(2) {
-        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
-}
-
-fn ip4(proto: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
-    let len = (20 + payload.len()) as u16;
-    let mut h = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, proto, 0, 0];
-    h[2..4].copy_from_slice(&len.to_be_bytes());
-    h.extend_from_slice(&src);
-    h.extend_from_slice(&dst);
-    let c = csum(&h);
-    h[10..12].copy_from_slice(&c.to_be_bytes());
-    h.extend_from_slice(payload);
-    h
-}
 
 /// UDP with no checksum (allowed over IPv4).
 fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
@@ -40,12 +20,6 @@ fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     u.extend_from_slice(&[0, 0]);
     u.extend_from_slice(payload);
     u
-}
-
-fn eth(payload: &[u8]) -> Vec<u8> {
-    let mut e = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
-    e.extend_from_slice(payload);
-    e
 }
 
 /// An inner UDP packet `src:sport -> 10.9.0.1:7000` inside VXLAN from mirror source `mirror`.
@@ -64,24 +38,6 @@ fn vxlan_frame(mirror: u8, src: [u8; 4], sport: u16, reply: bool) -> Vec<u8> {
         [192, 168, 1, 100],
         &udp(40000, 4789, &vx),
     ))
-}
-
-fn write_pcap(path: &PathBuf, frames: &[(f64, Vec<u8>)]) {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
-    for (ts, f) in frames {
-        out.extend_from_slice(&(ts.trunc() as u32).to_le_bytes());
-        out.extend_from_slice(&((ts.fract() * 1e6).round() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(f);
-    }
-    std::fs::write(path, out).unwrap();
 }
 
 /// Mirror 1: 200 short exchanges in the first seconds. Mirror 2: a few connections, then silent long

@@ -397,6 +397,13 @@ fn main() -> ExitCode {
                 eprintln!("weir: {e}");
                 code = ExitCode::from(1);
             }
+            if report.reassembly_given_up > 0 {
+                eprintln!(
+                    "weir: {} bytes of TCP data above holes were given up to stay within the reassembly budget \
+                     (peak {} bytes in one worker; --set weir::reassembly_worker_limit=BYTES)",
+                    report.reassembly_given_up, report.reassembly_peak
+                );
+            }
             if report.evicted_connections > 0 {
                 eprintln!(
                     "weir: {} connections were evicted early to stay within --max-flows",
