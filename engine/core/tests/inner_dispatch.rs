@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::{eth, ip4, write_pcap};
+use common::{eth, ip4, run_logs, write_pcap};
 use std::path::PathBuf;
 use weir_engine::config::{AnalyzerSet, EngineConfig};
-use weir_engine::{run_offline, RunConfig, RunReport};
-use weir_logs::{Format, LogConfig};
+use weir_engine::RunReport;
 
 /// UDP with no checksum (allowed over IPv4).
 fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
@@ -66,29 +65,10 @@ fn trace() -> Vec<(f64, Vec<u8>)> {
 }
 
 fn run(pcap: &PathBuf, workers: usize) -> (RunReport, Vec<String>, Vec<String>) {
-    let dir = std::env::temp_dir().join(format!("weir-inner-{}-{workers}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     let engine = EngineConfig::with_analyzers(&AnalyzerSet::Only(vec![]), &[]);
-    let mut rc = RunConfig::new(
-        vec![pcap.to_string_lossy().into_owned()],
-        LogConfig::new(&dir, Format::Json),
-        engine,
-    );
-    rc.workers = workers;
-    let report = run_offline(rc).unwrap();
-    let read = |name: &str| {
-        let mut rows: Vec<String> = std::fs::read_to_string(dir.join(name))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        rows.sort();
-        rows
-    };
-    let (conn, tunnel) = (read("conn.log"), read("tunnel.log"));
-    let _ = std::fs::remove_dir_all(&dir);
-    (report, conn, tunnel)
+    let (report, mut logs) = run_logs(pcap, engine, workers, "inner", &["conn.log", "tunnel.log"]);
+    let tunnel = logs.pop().unwrap();
+    (report, logs.pop().unwrap(), tunnel)
 }
 
 #[test]

@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{eth, ip4, write_pcap};
+use common::{eth, ip4, run_logs, write_pcap};
 use weir_api::{Analyzer, AnalyzerInfo, Settings, Transport};
 use weir_engine::config::{AnalyzerSet, EngineConfig};
-use weir_engine::{run_offline, RunConfig, RunReport};
-use weir_logs::{Format, LogConfig};
+use weir_engine::RunReport;
 
 /// Reads nothing; being attached is what makes the engine keep the stream's bytes.
 struct Sink;
@@ -70,23 +69,13 @@ fn trace() -> Vec<(f64, Vec<u8>)> {
     f
 }
 
-fn run(pcap: &std::path::Path, workers: usize, limit: u64) -> (RunReport, String) {
-    let dir = std::env::temp_dir().join(format!("weir-reasm-budget-{}-{workers}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn run(pcap: &std::path::Path, workers: usize, limit: u64) -> (RunReport, Vec<String>) {
     let mut engine = EngineConfig::with_analyzers(&AnalyzerSet::All, &[&SINK]);
     engine.set("ignore_checksums=T").unwrap();
     engine.set(&format!("weir::reassembly_worker_limit={limit}")).unwrap();
     engine.set("weir::reassembly_direction_limit=65536").unwrap();
-    let mut rc = RunConfig::new(
-        vec![pcap.to_string_lossy().into_owned()],
-        LogConfig::new(&dir, Format::Json),
-        engine,
-    );
-    rc.workers = workers;
-    let report = run_offline(rc).unwrap();
-    let conn = std::fs::read_to_string(dir.join("conn.log")).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&dir);
-    (report, conn)
+    let (report, mut logs) = run_logs(pcap, engine, workers, "reasm-budget", &["conn.log"]);
+    (report, logs.pop().unwrap())
 }
 
 #[test]
@@ -101,7 +90,7 @@ fn budget_holds_against_many_connections_with_holes() {
             "{workers} workers: {offered} bytes offered above holes, peak held {} (limit {limit} per worker), {} given up",
             r.reassembly_peak, r.reassembly_given_up
         );
-        assert_eq!(conn.lines().count(), CONNS as usize, "every connection logged");
+        assert_eq!(conn.len(), CONNS as usize, "every connection logged");
         assert!(
             r.reassembly_peak <= limit,
             "{workers} workers: peak {} over the {limit}-byte budget",

@@ -1,6 +1,9 @@
 //! Test-trace building shared by the engine's integration tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use weir_engine::config::EngineConfig;
+use weir_engine::{run_offline, RunConfig, RunReport};
+use weir_logs::{Format, LogConfig};
 
 fn csum(words: &[u8]) -> u16 {
     let mut s: u32 = 0;
@@ -50,4 +53,38 @@ pub fn eth(payload: &[u8]) -> Vec<u8> {
     let mut e = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
     e.extend_from_slice(payload);
     e
+}
+
+/// Runs `pcap` through the engine on `workers` workers with JSON logs; returns the report and the rows
+/// of each log in `logs`, sorted (the logs' directory is removed).
+pub fn run_logs(
+    pcap: &Path,
+    engine: EngineConfig,
+    workers: usize,
+    tag: &str,
+    logs: &[&str],
+) -> (RunReport, Vec<Vec<String>>) {
+    let dir = std::env::temp_dir().join(format!("weir-{tag}-{}-{workers}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut rc = RunConfig::new(
+        vec![pcap.to_string_lossy().into_owned()],
+        LogConfig::new(&dir, Format::Json),
+        engine,
+    );
+    rc.workers = workers;
+    let report = run_offline(rc).unwrap();
+    let rows = logs
+        .iter()
+        .map(|name| {
+            let mut rows: Vec<String> = std::fs::read_to_string(dir.join(name))
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            rows.sort();
+            rows
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    (report, rows)
 }
