@@ -2,8 +2,6 @@
 //! engine, a mock `Context`, and Zeek-TSV rendering of what the analyzer logged.
 
 use core::net::IpAddr;
-use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -25,97 +23,22 @@ pub struct Frame {
 }
 
 pub fn read_trace(path: &Path) -> Vec<Frame> {
-    let mut raw = Vec::new();
-    std::fs::File::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .read_to_end(&mut raw)
-        .unwrap();
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        raw = out;
-    }
-    let mut frames = Vec::new();
-    if raw.len() >= 4 && raw[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
-        let mut r = PcapNGReader::new(65536, &raw[..]).unwrap();
-        let mut if_links: Vec<(u32, u64)> = Vec::new();
-        loop {
-            match r.next() {
-                Ok((off, block)) => {
-                    if let PcapBlockOwned::NG(b) = block {
-                        use pcap_parser::pcapng::Block;
-                        match b {
-                            Block::SectionHeader(_) => if_links.clear(),
-                            Block::InterfaceDescription(idb) => {
-                                let res = idb.ts_resolution().unwrap_or(1_000_000);
-                                if_links.push((idb.linktype.0 as u32, res));
-                            }
-                            Block::EnhancedPacket(epb) => {
-                                let (link, res) = if_links.get(epb.if_id as usize).copied().unwrap_or((1, 1_000_000));
-                                let t = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-                                let ts = t as f64 / res as f64;
-                                let n = (epb.caplen as usize).min(epb.data.len());
-                                frames.push(Frame {
-                                    ts,
-                                    link,
-                                    data: epb.data[..n].to_vec(),
-                                });
-                            }
-                            Block::SimplePacket(spb) => frames.push(Frame {
-                                ts: 0.0,
-                                link: if_links.first().map(|l| l.0).unwrap_or(1),
-                                data: spb.data.to_vec(),
-                            }),
-                            _ => {}
-                        }
-                    }
-                    r.consume(off);
-                }
-                Err(PcapError::Eof) => break,
-                Err(PcapError::Incomplete(_)) => {
-                    if r.refill().is_err() {
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let input: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(f))
     } else {
-        let mut r = LegacyPcapReader::new(65536, &raw[..]).unwrap();
-        let mut link = 1;
-        let mut nano = false;
-        loop {
-            match r.next() {
-                Ok((off, block)) => {
-                    match block {
-                        PcapBlockOwned::LegacyHeader(h) => {
-                            link = h.network.0 as u32;
-                            nano = h.is_nanosecond_precision();
-                        }
-                        PcapBlockOwned::Legacy(b) => {
-                            let frac = if nano { 1e9 } else { 1e6 };
-                            let n = (b.caplen as usize).min(b.data.len());
-                            frames.push(Frame {
-                                ts: b.ts_sec as f64 + b.ts_usec as f64 / frac,
-                                link,
-                                data: b.data[..n].to_vec(),
-                            });
-                        }
-                        _ => {}
-                    }
-                    r.consume(off);
-                }
-                Err(PcapError::Eof) => break,
-                Err(PcapError::Incomplete(_)) => {
-                    if r.refill().is_err() {
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
+        Box::new(f)
+    };
+    // weir's own reader (as `weir -r` reads): what precedes damage is kept.
+    let mut r = weir_capture::PcapReader::from_reader(&path.display().to_string(), input)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut frames = Vec::new();
+    while let Ok(Some(p)) = r.next_packet() {
+        frames.push(Frame {
+            ts: p.ts,
+            link: p.link.0,
+            data: p.data.to_vec(),
+        });
     }
     frames
 }

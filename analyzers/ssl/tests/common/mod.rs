@@ -4,7 +4,6 @@
 
 #![allow(dead_code)]
 
-use pcap_parser::{create_reader, Block, PcapBlockOwned, PcapError};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::net::IpAddr;
@@ -30,81 +29,26 @@ pub fn traces_dir() -> Option<PathBuf> {
 
 /// Reads a pcap or pcapng file (optionally gzipped). Unreadable tails are ignored.
 pub fn read_trace(path: &Path) -> Vec<Pkt> {
-    let mut bytes = Vec::new();
-    let Ok(mut f) = std::fs::File::open(path) else {
+    let Ok(f) = std::fs::File::open(path) else {
         return Vec::new();
     };
-    if f.read_to_end(&mut bytes).is_err() {
+    let input: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::GzDecoder::new(f))
+    } else {
+        Box::new(f)
+    };
+    // weir's own reader (as `weir -r` reads): what precedes damage is kept.
+    let Ok(mut r) = weir_capture::PcapReader::from_reader(&path.display().to_string(), input) else {
         return Vec::new();
-    }
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        if flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).is_err() {
-            return Vec::new();
-        }
-        bytes = out;
-    }
+    };
     let mut pkts = Vec::new();
-    let Ok(mut reader) = create_reader(1 << 16, &bytes[..]) else {
-        return pkts;
-    };
-    let mut legacy_link = 1u32;
-    let mut nanos = false;
-    let mut ifaces: Vec<(u32, u64)> = Vec::new();
-    loop {
-        match reader.next() {
-            Ok((off, block)) => {
-                match block {
-                    PcapBlockOwned::LegacyHeader(h) => {
-                        legacy_link = h.network.0 as u32;
-                        nanos = h.is_nanosecond_precision();
-                    }
-                    PcapBlockOwned::Legacy(b) => {
-                        let frac = if nanos { 1e-9 } else { 1e-6 };
-                        let n = (b.caplen as usize).min(b.data.len());
-                        pkts.push(Pkt {
-                            ts: b.ts_sec as f64 + b.ts_usec as f64 * frac,
-                            link: legacy_link,
-                            wire_len: b.origlen as usize,
-                            data: b.data[..n].to_vec(),
-                        });
-                    }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => ifaces.clear(),
-                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        ifaces.push((idb.linktype.0 as u32, idb.ts_resolution().unwrap_or(1_000_000)));
-                    }
-                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                        let (link, res) = ifaces.get(epb.if_id as usize).copied().unwrap_or((1, 1_000_000));
-                        let t = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                        let n = (epb.caplen as usize).min(epb.data.len());
-                        pkts.push(Pkt {
-                            ts: t as f64 / res as f64,
-                            link,
-                            wire_len: epb.origlen as usize,
-                            data: epb.data[..n].to_vec(),
-                        });
-                    }
-                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                        let (link, _) = ifaces.first().copied().unwrap_or((1, 1_000_000));
-                        pkts.push(Pkt {
-                            ts: 0.0,
-                            link,
-                            wire_len: spb.origlen as usize,
-                            data: spb.data.to_vec(),
-                        });
-                    }
-                    _ => {}
-                }
-                reader.consume(off);
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                if reader.refill().is_err() {
-                    break;
-                }
-            }
-            Err(_) => break,
-        }
+    while let Ok(Some(p)) = r.next_packet() {
+        pkts.push(Pkt {
+            ts: p.ts,
+            link: p.link.0,
+            wire_len: p.wire_len as usize,
+            data: p.data.to_vec(),
+        });
     }
     pkts
 }
