@@ -15,19 +15,11 @@
 # weir-gen/weir-bench are built), CONCURRENCY="1000 10000 50000", LENGTHS="250000 1000000 2000000".
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-BENCH_TARGET_DIR="${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}"
 CONCURRENCY="${CONCURRENCY:-1000 10000 50000}"
 LENGTHS="${LENGTHS:-250000 1000000 2000000}"
 
-cd "$root"
-if [[ -z "${WEIR:-}" ]]; then
-    env -u CARGO_TARGET_DIR cargo build --release -p weir >&2
-    WEIR="$root/target/release/weir"
-fi
-CARGO_TARGET_DIR="$BENCH_TARGET_DIR" cargo build --release -p weir-bench >&2
-GEN="$BENCH_TARGET_DIR/release/weir-gen"
-BENCH="$BENCH_TARGET_DIR/release/weir-bench"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

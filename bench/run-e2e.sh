@@ -19,26 +19,15 @@
 #   MARKDOWN=out.md                             also write the table there
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
 PACKETS="${PACKETS:-1000000}"
 SEED="${SEED:-1}"
 CONNECTIONS="${CONNECTIONS:-1000}"
 REPEAT="${REPEAT:-3}"
 WORKERS="${WORKERS:-1,2}"
 ANALYZERS="${ANALYZERS:-none,all}"
-BENCH_TARGET_DIR="${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}"
 
-cd "$root"
-if [[ -z "${WEIR:-}" ]]; then
-    echo "== building weir (release)" >&2
-    # The workspace's own target dir, as `cargo build --release -p weir` leaves it.
-    env -u CARGO_TARGET_DIR cargo build --release -p weir >&2
-    WEIR="$root/target/release/weir"
-fi
-echo "== building weir-gen and weir-bench (release, target dir $BENCH_TARGET_DIR)" >&2
-CARGO_TARGET_DIR="$BENCH_TARGET_DIR" cargo build --release -p weir-bench >&2
-GEN="$BENCH_TARGET_DIR/release/weir-gen"
-BENCH="$BENCH_TARGET_DIR/release/weir-bench"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 mkdir -p "$here/data"
 if [[ -n "${PCAP:-}" ]]; then

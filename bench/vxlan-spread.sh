@@ -14,22 +14,13 @@
 #   BENCH_TARGET_DIR=/work/target-bench       cargo target dir for weir-gen/weir-bench
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
 PACKETS="${PACKETS:-300000}"
 SEED="${SEED:-7}"
 CONNECTIONS="${CONNECTIONS:-1000}"
 WORKERS="${WORKERS:-1 2}"
-BENCH_TARGET_DIR="${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}"
 
-cd "$root"
-if [[ -z "${WEIR:-}" ]]; then
-    echo "== building weir (release)" >&2
-    env -u CARGO_TARGET_DIR cargo build --release -p weir >&2
-    WEIR="$root/target/release/weir"
-fi
-CARGO_TARGET_DIR="$BENCH_TARGET_DIR" cargo build --release -p weir-bench >&2
-GEN="$BENCH_TARGET_DIR/release/weir-gen"
-BENCH="$BENCH_TARGET_DIR/release/weir-bench"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
