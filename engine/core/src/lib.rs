@@ -110,7 +110,11 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    fn add_reassembly(&mut self, s: &WorkerStats) {
+    /// Adds one worker's counters (the carrier's too) to the run's.
+    fn add_worker(&mut self, s: &WorkerStats) {
+        self.connections += s.connections;
+        self.peak_connections += s.peak_connections;
+        self.evicted_connections += s.evicted;
         self.reassembly_peak = self.reassembly_peak.max(s.reassembly_peak);
         self.reassembly_given_up += s.reassembly_given_up;
     }
@@ -300,10 +304,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
     report.frag_evicted = fin.frags.evicted;
     let mut loss: Vec<Vec<weir_reassembly::capture_loss::Measurement>> = Vec::new();
     for w in &mut fin.workers {
-        report.connections += w.stats.connections;
-        report.peak_connections += w.stats.peak_connections;
-        report.add_reassembly(&w.stats);
-        report.evicted_connections += w.stats.evicted;
+        report.add_worker(&w.stats);
         loss.push(w.take_capture_loss());
         if n > 1 {
             report.workers.push(WorkerShare::of("worker 0".into(), &w.stats));
@@ -315,9 +316,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         .as_ref()
         .map(|w| WorkerShare::of("carrier".into(), &w.stats));
     if let Some(c) = &fin.carrier {
-        report.connections += c.stats.connections;
-        report.peak_connections += c.stats.peak_connections;
-        report.evicted_connections += c.stats.evicted;
+        report.add_worker(&c.stats);
     }
     drop(fin.workers);
     drop(fin.carrier);
@@ -326,10 +325,7 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
         match h.join() {
             Ok((s, rows)) => {
                 report.workers.push(WorkerShare::of(format!("worker {}", i + 1), &s));
-                report.connections += s.connections;
-                report.peak_connections += s.peak_connections;
-                report.add_reassembly(&s);
-                report.evicted_connections += s.evicted;
+                report.add_worker(&s);
                 loss.push(rows);
             }
             Err(_) => panicked = true,
