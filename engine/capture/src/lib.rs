@@ -24,7 +24,9 @@
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod mapped;
 mod reader;
 
+pub use mapped::Window;
 pub use reader::{CaptureError, ErrorKind, Format, PcapReader, RawPacket, MAX_BLOCK_LEN, MAX_SNAPLEN};
 pub use weir_decode::LinkType;

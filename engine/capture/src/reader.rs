@@ -13,6 +13,9 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
+use std::sync::Arc;
+
+use crate::mapped::{MappedFile, Window};
 
 use weir_decode::LinkType;
 
@@ -63,6 +66,9 @@ pub struct RawPacket<'a> {
     pub data: &'a [u8],
     /// pcapng interface id within its section; 0 for legacy pcap.
     pub interface: u32,
+    /// The mapping of the file `data` lies in, when the file is read through mappings: whoever holds on
+    /// to the window may keep the packet without copying it ([`Window::place`]).
+    pub window: Option<&'a Arc<Window>>,
 }
 
 /// What went wrong, for callers that branch on it.
@@ -137,48 +143,91 @@ pub enum Format {
     PcapNg,
 }
 
-/// The input and the one buffer; `buf[start..end]` holds read but unconsumed bytes.
+/// The input: a stream read into one buffer, or a file read through mappings. `data()[start..end]` holds
+/// read but unconsumed bytes.
 struct Input {
-    r: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    src: Source,
     start: usize,
     end: usize,
-    /// Input offset of `buf[start]`.
+    /// Input offset of `data()[start]`.
     offset: u64,
     eof: bool,
 }
 
+enum Source {
+    Stream { r: Box<dyn Read + Send>, buf: Vec<u8> },
+    Mapped(MappedFile),
+}
+
 impl Input {
-    /// Makes `n` bytes available at `buf[start..]` if the input has them; returns how many are available
-    /// (less than `n` only at end of input). `n` is bounded by the callers' limits.
+    fn stream(r: Box<dyn Read + Send>) -> Input {
+        Input::new(Source::Stream {
+            r,
+            buf: vec![0; INITIAL_BUF],
+        })
+    }
+
+    fn new(src: Source) -> Input {
+        Input {
+            src,
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    /// The buffer or the current window.
+    fn data(&self) -> &[u8] {
+        match &self.src {
+            Source::Stream { buf, .. } => buf,
+            Source::Mapped(m) => m.window().map_or(&[], |w| w.bytes()),
+        }
+    }
+
+    /// Makes `n` bytes available at `data()[start..]` if the input has them; returns how many are
+    /// available (less than `n` only at end of input). `n` is bounded by the callers' limits.
     fn fill(&mut self, n: usize) -> io::Result<usize> {
         if self.end - self.start >= n {
             return Ok(n);
         }
-        if self.start + n > self.buf.len() && self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        while self.end - self.start < n && !self.eof {
-            if self.end == self.buf.len() {
-                // Grow by doubling as data arrives, not to `n` at once: a damaged header claiming a
-                // huge record in a tiny file must not cost a huge allocation.
-                let len = (self.buf.len() * 2).min(self.start + n);
-                self.buf.resize(len, 0);
+        match &mut self.src {
+            Source::Stream { r, buf } => {
+                if self.start + n > buf.len() && self.start > 0 {
+                    buf.copy_within(self.start..self.end, 0);
+                    self.end -= self.start;
+                    self.start = 0;
+                }
+                while self.end - self.start < n && !self.eof {
+                    if self.end == buf.len() {
+                        // Grow by doubling as data arrives, not to `n` at once: a damaged header claiming a
+                        // huge record in a tiny file must not cost a huge allocation.
+                        let len = (buf.len() * 2).min(self.start + n);
+                        buf.resize(len, 0);
+                    }
+                    match r.read(&mut buf[self.end..]) {
+                        Ok(0) => self.eof = true,
+                        Ok(k) => self.end += k,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
             }
-            match self.r.read(&mut self.buf[self.end..]) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            Source::Mapped(m) if !self.eof => {
+                // A window is at most the file's size from `offset`, so a damaged header claiming a huge
+                // record maps no more than the file holds.
+                let (start, avail) = m.remap(self.offset, n)?;
+                self.start = start;
+                self.end = start + avail;
+                self.eof = avail < n;
             }
+            Source::Mapped(_) => {}
         }
         Ok((self.end - self.start).min(n))
     }
 
     fn bytes(&self, n: usize) -> &[u8] {
-        &self.buf[self.start..self.start + n]
+        &self.data()[self.start..self.start + n]
     }
 
     fn consume(&mut self, n: usize) {
@@ -287,8 +336,19 @@ const IF_TSRESOL: u16 = 9;
 const IF_TSOFFSET: u16 = 14;
 
 impl PcapReader {
-    /// Opens a file, or stdin when `path` is `-`, and reads its file header.
+    /// Opens a file, or stdin when `path` is `-`, and reads its file header. A regular file is read
+    /// through memory mappings ([`crate::mapped`]); anything else, or a file the system will not map,
+    /// with `read`.
     pub fn open(path: &str) -> Result<PcapReader, CaptureError> {
+        PcapReader::open_with(path, true)
+    }
+
+    /// [`PcapReader::open`], reading with `read` copies only (`weir --no-mmap`).
+    pub fn open_copying(path: &str) -> Result<PcapReader, CaptureError> {
+        PcapReader::open_with(path, false)
+    }
+
+    fn open_with(path: &str, map: bool) -> Result<PcapReader, CaptureError> {
         if path == "-" {
             return PcapReader::from_reader("-", Box::new(io::stdin()));
         }
@@ -299,23 +359,24 @@ impl PcapReader {
         };
         let f = File::open(path).map_err(io_err)?;
         let total = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-        let mut r = PcapReader::from_reader(path, Box::new(f))?;
+        let input = match map.then(|| MappedFile::new(&f)).flatten() {
+            Some(m) => Input::new(Source::Mapped(m)),
+            None => Input::stream(Box::new(f)),
+        };
+        let mut r = PcapReader::start(path, input)?;
         r.total = total;
         Ok(r)
     }
 
     /// Reads from any byte stream; `name` is used in errors. Reads the file header now.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>) -> Result<PcapReader, CaptureError> {
+        PcapReader::start(name, Input::stream(r))
+    }
+
+    fn start(name: &str, input: Input) -> Result<PcapReader, CaptureError> {
         let mut rd = PcapReader {
             name: name.to_string(),
-            input: Input {
-                r,
-                buf: vec![0; INITIAL_BUF],
-                start: 0,
-                end: 0,
-                offset: 0,
-                eof: false,
-            },
+            input,
             state: State::Done,
             format: Format::PcapNg,
             total: None,
@@ -392,7 +453,11 @@ impl PcapReader {
         match res {
             Ok(Some(p)) => {
                 let start = self.input.start - p.len;
-                let data = &self.input.buf[start..start + p.caplen as usize];
+                let data = &self.input.data()[start..start + p.caplen as usize];
+                let window = match &self.input.src {
+                    Source::Mapped(m) => m.window(),
+                    Source::Stream { .. } => None,
+                };
                 Ok(Some(RawPacket {
                     ts: p.tv_sec as f64 + p.tv_usec as f64 / 1e6,
                     tv_sec: p.tv_sec,
@@ -402,6 +467,7 @@ impl PcapReader {
                     link: p.link,
                     data,
                     interface: p.interface,
+                    window,
                 }))
             }
             Ok(None) => {

@@ -53,9 +53,47 @@ fn drain(r: &mut PcapReader) -> (Vec<Pkt>, Option<CaptureError>) {
     }
 }
 
+/// Reads `b` as a stream, and also as a file through mappings of one page at a time (so records straddle
+/// windows and records larger than a window get one of their own): both must give the same packets and
+/// the same error.
 fn read_bytes(name: &str, b: &[u8]) -> Result<(Vec<Pkt>, Option<CaptureError>), CaptureError> {
-    let mut r = PcapReader::from_reader(name, Box::new(Cursor::new(b.to_vec())))?;
-    Ok(drain(&mut r))
+    let streamed = PcapReader::from_reader(name, Box::new(Cursor::new(b.to_vec()))).map(|mut r| drain(&mut r));
+    let mapped = read_mapped(b, 4096);
+    let summary = |e: &CaptureError| (e.kind(), e.offset(), e.message().to_string());
+    match (&streamed, &mapped) {
+        (Ok((p1, e1)), Ok((p2, e2))) => {
+            assert!(p1 == p2, "{name}: mapped and streamed packets differ");
+            assert_eq!(e1.as_ref().map(summary), e2.as_ref().map(summary), "{name}");
+        }
+        (Err(e1), Err(e2)) => assert_eq!(summary(e1), summary(e2), "{name}"),
+        _ => panic!("{name}: mapped and streamed reads disagree"),
+    }
+    streamed
+}
+
+/// Writes `b` to a temporary file and reads it through mappings of `window` bytes.
+fn read_mapped(b: &[u8], window: usize) -> Result<(Vec<Pkt>, Option<CaptureError>), CaptureError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "weir-capture-test-{}-{}.pcap",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, b).unwrap();
+    let f = File::open(&path).unwrap();
+    let m = MappedFile::with_window(&f, window).expect("a regular file maps");
+    let res = PcapReader::start("mapped", Input::new(Source::Mapped(m))).map(|mut r| drain(&mut r));
+    std::fs::remove_file(&path).unwrap();
+    res
+}
+
+/// The stream buffer's size.
+fn buf_len(r: &PcapReader) -> usize {
+    match &r.input.src {
+        Source::Stream { buf, .. } => buf.len(),
+        Source::Mapped(_) => unreachable!("a stream"),
+    }
 }
 
 fn read_ok(name: &str, b: &[u8]) -> Vec<Pkt> {
@@ -581,20 +619,26 @@ fn binary_resolution_matches_libpcap_arithmetic() {
     assert_eq!(scale_ts(10, &iface), (9, 0)); // offset -1 s
 }
 
-#[test]
-fn large_records_grow_the_buffer_once_and_stay_bounded() {
+/// A legacy pcap file (snapshot length [`MAX_SNAPLEN`], Ethernet) whose record `i` holds `lens[i]` bytes of
+/// value `i`, timestamped `i` seconds.
+fn pcap_of_lengths(lens: &[u32]) -> Vec<u8> {
     let mut f = Vec::new();
     f.extend_from_slice(&PCAP_MAGIC.to_le_bytes());
     f.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     f.extend_from_slice(&MAX_SNAPLEN.to_le_bytes());
     f.extend_from_slice(&1u32.to_le_bytes());
-    for i in 0..5u32 {
-        let len = if i % 2 == 0 { MAX_SNAPLEN } else { 60 };
-        for v in [i, 0, len, len] {
+    for (i, &len) in lens.iter().enumerate() {
+        for v in [i as u32, 0, len, len] {
             f.extend_from_slice(&v.to_le_bytes());
         }
         f.extend_from_slice(&vec![i as u8; len as usize]);
     }
+    f
+}
+
+#[test]
+fn large_records_grow_the_buffer_once_and_stay_bounded() {
+    let f = pcap_of_lengths(&[MAX_SNAPLEN, 60, MAX_SNAPLEN, 60, MAX_SNAPLEN]);
     let mut r = PcapReader::from_reader("big", Box::new(Cursor::new(f))).unwrap();
     let mut n = 0;
     let mut cap = 0;
@@ -602,11 +646,11 @@ fn large_records_grow_the_buffer_once_and_stay_bounded() {
         assert!(p.data.iter().all(|&b| b == n as u8));
         n += 1;
         if n == 2 {
-            cap = r.input.buf.len();
+            cap = buf_len(&r);
         }
     }
     assert_eq!(n, 5);
-    assert_eq!(r.input.buf.len(), cap, "no growth after the first large record");
+    assert_eq!(buf_len(&r), cap, "no growth after the first large record");
     assert!(cap <= MAX_SNAPLEN as usize + 16 + INITIAL_BUF);
 }
 
@@ -619,7 +663,7 @@ fn a_huge_claimed_record_in_a_tiny_input_allocates_little() {
     let mut r = PcapReader::from_reader("huge", Box::new(Cursor::new(c))).unwrap();
     let (_, e) = drain(&mut r);
     assert_eq!(e.unwrap().kind(), ErrorKind::Truncated);
-    assert_eq!(r.input.buf.len(), INITIAL_BUF);
+    assert_eq!(buf_len(&r), INITIAL_BUF);
 }
 
 #[test]
@@ -639,4 +683,60 @@ fn old_versions_with_swapped_lengths() {
     // Archaic major version 1.
     f[4] = 1;
     assert_eq!(read_bytes("old", &f).unwrap_err().kind(), ErrorKind::Corrupt);
+}
+
+/// Every trace of the corpus: `open` maps it, and gives the same packets as reading it as a stream, each
+/// one's `mapped` place naming its bytes in the window.
+#[test]
+fn mapped_files_read_like_streams() {
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(trace_path(""))];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "trace")
+            {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() > 50, "the corpus is there");
+    for f in files {
+        let path = f.to_str().unwrap();
+        let streamed = PcapReader::open_copying(path).map(|mut r| drain(&mut r));
+        let mut r = match PcapReader::open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                assert_eq!(streamed.err().map(|s| s.to_string()), Some(e.to_string()));
+                continue;
+            }
+        };
+        assert!(matches!(r.input.src, Source::Mapped(_)), "{path} is mapped");
+        let mut pkts = Vec::new();
+        while let Ok(Some(p)) = r.next_packet() {
+            let w = p.window.expect("a mapped packet says where it is");
+            let at = w.place(p.data).expect("in its window");
+            assert_eq!(&w.bytes()[at..at + p.data.len()], p.data);
+            assert_eq!(w.place(&p.data.to_vec()), None, "a copy is elsewhere");
+            pkts.push(p.data.to_vec());
+        }
+        let (s, _) = streamed.unwrap();
+        assert_eq!(pkts, s.into_iter().map(|p| p.data).collect::<Vec<_>>(), "{path}");
+    }
+}
+
+#[test]
+fn mapped_records_larger_than_a_window() {
+    let f = pcap_of_lengths(&[MAX_SNAPLEN, 60, 4096, 4095, 1, MAX_SNAPLEN - 1, 3]);
+    let streamed = read_ok("big", &f);
+    assert_eq!(streamed.len(), 7);
+    for window in [4096, 8192, 1 << 20] {
+        let (mapped, e) = read_mapped(&f, window).unwrap();
+        assert!(e.is_none());
+        assert!(mapped == streamed, "window {window}");
+    }
 }

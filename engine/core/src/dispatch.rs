@@ -19,8 +19,13 @@ use crate::tunnels::InnerPacket;
 use crate::worker::{icmp_counterpart, Forward, PacketRef, TunnelWalk, Worker};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
+use weir_capture::Window;
 use weir_decode::frag::{self, Reassembler};
+use weir_decode::quick::tcp_tuple;
 use weir_decode::{decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, Transport};
+
+/// IP protocol number of TCP.
+const TCP: u8 = 6;
 
 /// Hash slots of a worker on a thread of its own, against worker 0's one (see `Dispatcher::shares`).
 /// Measured with 2 workers on the generated workload (bench/RESULTS.md, "Two workers"): 1, 2, 3 and 4
@@ -49,13 +54,20 @@ pub struct Meta {
     pub reassembled: Option<LinkMeta>,
     /// 1 + the index in `Batch::inner` of an innermost packet handed over by the carrier; 0 for others.
     pub inner: u32,
+    /// 0: the packet's bytes are `data[off..off + len]`; `k`: they are at `off` in `windows[k - 1]`.
+    pub window: u32,
 }
 
 /// A batch of packets for one worker, with the clock marks up to its last packet. Recycled.
+///
+/// A packet of a file read through mappings is not copied: the batch holds the mapping's window and the
+/// packet's place in it. Other packets (standard input, reassembled fragments, several merged inputs)
+/// are copied into `data`.
 #[derive(Default)]
 pub struct Batch {
     pub metas: Vec<Meta>,
     pub data: Vec<u8>,
+    pub windows: Vec<Arc<Window>>,
     pub marks: Vec<f64>,
     pub inner: Vec<InnerPacket>,
 }
@@ -64,6 +76,7 @@ impl Batch {
     fn clear(&mut self) {
         self.metas.clear();
         self.data.clear();
+        self.windows.clear();
         self.marks.clear();
         self.inner.clear();
     }
@@ -88,7 +101,13 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
             w.advance(b.marks[mi]);
             mi += 1;
         }
-        let data = b.data.get(m.off as usize..(m.off + m.len) as usize).unwrap_or(&[]);
+        let bytes = match m.window {
+            0 => &b.data[..],
+            k => b.windows.get(k as usize - 1).map_or(&[][..], |w| w.bytes()),
+        };
+        let data = bytes
+            .get(m.off as usize..m.off as usize + m.len as usize)
+            .unwrap_or(&[]);
         let p = PacketRef {
             ts: m.ts,
             now: b.marks.get(m.mark as usize).copied().unwrap_or(m.ts),
@@ -155,6 +174,8 @@ pub struct Dispatcher {
     shares: Vec<u16>,
     /// Network time: the largest timestamp so far.
     now: f64,
+    /// The mapping of the input the current packet lies in (several workers only).
+    window: Option<Arc<Window>>,
     pub seq: u64,
     pub frag_scratch: Vec<u8>,
 }
@@ -186,13 +207,23 @@ impl Dispatcher {
             out,
             shares,
             now: f64::NEG_INFINITY,
+            window: None,
             seq: 0,
             frag_scratch: Vec::new(),
         }
     }
 
-    /// One captured packet.
-    pub fn packet(&mut self, ts: f64, link: LinkType, data: &[u8], wire_len: u32) {
+    /// One captured packet; `window` is the mapping of the input file it lies in, if any (a packet for a
+    /// worker thread is then handed over in place instead of copied).
+    pub fn packet(&mut self, ts: f64, link: LinkType, data: &[u8], wire_len: u32, window: Option<&Arc<Window>>) {
+        if let (Some(w), Lanes::Threads { .. }) = (window, &self.lanes) {
+            // A new window every few thousand packets: one reference count per window, not per packet.
+            if !self.window.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, w)) {
+                self.window = Some(Arc::clone(w));
+            }
+        } else {
+            self.window = None;
+        }
         self.packet_inner(ts, link, data, wire_len);
         if let Lanes::Inline(w, _) = &mut self.lanes {
             w.after(self.now);
@@ -225,6 +256,19 @@ impl Dispatcher {
             let prev = self.now;
             self.now = now;
             self.push_mark(prev, now);
+        }
+        let threads = matches!(self.lanes, Lanes::Threads { .. });
+        if let Some(t) = threads
+            .then(|| tcp_tuple(&self.cfg.decode, link, data, wire_len as usize))
+            .flatten()
+        {
+            // A plain TCP segment for a worker thread: it decodes the packet itself, so the reading
+            // thread only reads the endpoints. (Worker 0's packets are decoded here, below, once.)
+            let lane = self.slot(lane_hash(t.src, t.src_port, t.dst, t.dst_port, TCP));
+            if lane != 0 {
+                self.enqueue(lane, ts, seq, link, data, wire_len, None, None);
+                return &[];
+            }
         }
         let cfg = Arc::clone(&self.cfg);
         let mut d = Decoded::default();
@@ -352,10 +396,15 @@ impl Dispatcher {
 
     /// The worker for a packet's connection: a slot of [`Dispatcher::shares`] by the connection's hash.
     fn lane_of(&self, d: &Decoded<'_>) -> usize {
+        self.slot(flow_hash(d))
+    }
+
+    /// The worker of the slot a connection's hash picks.
+    fn slot(&self, hash: u64) -> usize {
         if self.shares.len() <= 1 {
             return 0;
         }
-        self.shares[(flow_hash(d) % self.shares.len() as u64) as usize] as usize
+        self.shares[(hash % self.shares.len() as u64) as usize] as usize
     }
 
     /// Network time moves from `prev` to `now`.
@@ -426,8 +475,23 @@ impl Dispatcher {
                     }
                     None => 0,
                 };
-                let off = b.data.len() as u32;
-                b.data.extend_from_slice(data);
+                let in_window = self
+                    .window
+                    .as_ref()
+                    .and_then(|w| Some((w, u32::try_from(w.place(data)?).ok()?)));
+                let (window, off) = match in_window {
+                    Some((w, at)) => {
+                        if !b.windows.last().is_some_and(|last| Arc::ptr_eq(last, w)) {
+                            b.windows.push(Arc::clone(w));
+                        }
+                        (b.windows.len() as u32, at)
+                    }
+                    None => {
+                        let off = b.data.len() as u32;
+                        b.data.extend_from_slice(data);
+                        (0, off)
+                    }
+                };
                 let mark = b.marks.len().saturating_sub(1) as u32;
                 b.metas.push(Meta {
                     ts,
@@ -439,6 +503,7 @@ impl Dispatcher {
                     mark,
                     reassembled: re,
                     inner,
+                    window,
                 });
                 if b.is_due() {
                     send(tx, back, current, lane);

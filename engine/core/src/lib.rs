@@ -67,6 +67,9 @@ pub struct RunConfig {
     /// Set (e.g. by a SIGINT handler) to stop reading; logs are still finished.
     pub stop: Arc<AtomicBool>,
     pub progress: Option<Box<dyn FnMut(&Progress)>>,
+    /// Read input files through memory mappings (the default; see `weir_capture::mapped`), or with
+    /// `read` copies when false.
+    pub map_inputs: bool,
 }
 
 impl RunConfig {
@@ -79,6 +82,7 @@ impl RunConfig {
             engine,
             stop: Arc::new(AtomicBool::new(false)),
             progress: None,
+            map_inputs: true,
         }
     }
 }
@@ -217,8 +221,10 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
                 stop: Arc::clone(&rc.stop),
             };
             PcapReader::from_reader("-", Box::new(stdin)).map_err(RunError::Input)?
-        } else {
+        } else if rc.map_inputs {
             PcapReader::open(path).map_err(RunError::Input)?
+        } else {
+            PcapReader::open_copying(path).map_err(RunError::Input)?
         };
         if let (Some(f), Some(link)) = (&filter, r.link_type()) {
             // Compile up front, so a bad expression is reported before any packet is read.
@@ -379,7 +385,7 @@ fn read_all(
                     if filter.as_ref().is_some_and(|f| !f.matches(p.link, p.data, p.wire_len)) {
                         report.filtered_out += 1;
                     } else {
-                        disp.packet(p.ts, p.link, p.data, p.wire_len);
+                        disp.packet(p.ts, p.link, p.data, p.wire_len, p.window);
                     }
                 }
                 Ok(None) => break,
@@ -411,7 +417,7 @@ fn read_all(
             if filter.as_ref().is_some_and(|f| !f.matches(link, &data, wire_len)) {
                 report.filtered_out += 1;
             } else {
-                disp.packet(ts, link, &data, wire_len);
+                disp.packet(ts, link, &data, wire_len, None);
             }
         }
         tick += 1;

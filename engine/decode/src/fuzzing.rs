@@ -60,6 +60,45 @@ pub fn decode_frame_target(data: &[u8]) {
     }
 }
 
+/// `quick` target: the input of `decode_frame` (byte 1 bits 2-3 also pick `PacketAnalyzer::max_depth`).
+/// Whenever [`tcp_tuple`](crate::quick::tcp_tuple) answers, the full decoder must decode the frame without
+/// a weird as an unfragmented TCP segment between the same endpoints. Returns whether it answered.
+pub fn quick_target(data: &[u8]) -> bool {
+    let [sel, flags, frame @ ..] = data else {
+        return false;
+    };
+    let link = LinkType(LINK_TYPES[usize::from(*sel) % LINK_TYPES.len()]);
+    let cfg = DecodeConfig {
+        ignore_checksums: flags & 1 != 0,
+        max_depth: [crate::DEFAULT_MAX_DEPTH, 0, 3, 7][usize::from(flags >> 2 & 3)],
+        ..DecodeConfig::default()
+    };
+    let wire = if flags & 2 != 0 { frame.len() + 100 } else { frame.len() };
+    let Some(t) = crate::quick::tcp_tuple(&cfg, link, frame, wire) else {
+        return false;
+    };
+    let mut out = Decoded::default();
+    let mut weirds = Vec::new();
+    let r = decode_frame_wire(&cfg, link, frame, wire, &mut out, &mut weirds);
+    assert_eq!(
+        r,
+        Ok(()),
+        "the full decoder refuses what the quick look took: {weirds:?}"
+    );
+    assert!(weirds.is_empty(), "the full decoder finds weirds: {weirds:?}");
+    let ip = out.ip.expect("an IP packet");
+    assert!(ip.frag.is_none() && out.amsdu_rest.is_empty());
+    let Some(crate::Transport::Tcp(tcp)) = out.transport else {
+        panic!("not TCP to the full decoder: {:?}", out.transport);
+    };
+    assert_eq!(
+        (ip.src, tcp.src_port, ip.dst, tcp.dst_port),
+        (t.src, t.src_port, t.dst, t.dst_port)
+    );
+    assert!(!crate::tunnel::may_be_tunnel(&out));
+    true
+}
+
 /// `frag` target: a sequence of records `[time: u8][len: u16 BE][raw IP packet: len bytes]`, each decoded
 /// as raw IP and fed to one small-bounded reassembler; completed datagrams go through `decode_ip`.
 pub fn frag_target(data: &[u8]) {

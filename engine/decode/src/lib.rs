@@ -42,6 +42,7 @@ pub mod frag;
 pub mod fuzzing;
 mod ip;
 mod link;
+pub mod quick;
 pub mod tunnel;
 mod wifi;
 

@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use weir_decode::fuzzing::{decapsulate_target, decode_frame_target, frag_target, selector};
+use weir_decode::fuzzing::{decapsulate_target, decode_frame_target, frag_target, quick_target, selector};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -34,6 +34,21 @@ fn replay(target: &str, f: fn(&[u8])) -> usize {
 fn replay_decode_frame() {
     let n = replay("decode_frame", decode_frame_target);
     assert!(n >= 100, "decode_frame corpus has only {n} files");
+}
+
+/// The `quick` target's seeds are `decode_frame`'s; its own corpus holds what fuzzing added.
+#[test]
+fn replay_quick() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static TAKEN: AtomicUsize = AtomicUsize::new(0);
+    let f = |d: &[u8]| {
+        if quick_target(d) {
+            TAKEN.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let n = replay("decode_frame", f) + replay("quick", f);
+    let taken = TAKEN.load(Ordering::Relaxed);
+    assert!(n >= 100 && taken >= 20, "quick: {taken} of {n} inputs taken");
 }
 
 #[test]

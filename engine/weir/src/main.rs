@@ -81,6 +81,10 @@ OPTIONS
     --max-flows N
         Most connections tracked at once per worker (default 4000000). When full, the connection whose
         timers fall due first is logged and evicted; evictions are counted and reported.
+    --no-mmap
+        Read input files with read() copies instead of memory mappings. Mapping is faster, but if a
+        file is truncated while weir reads it, the process is stopped by SIGBUS (weir then says so
+        and exits with status 1, without finishing its logs).
     -q, --quiet
         No progress display. (Progress is shown only when standard error is a terminal.)
     -h, --help
@@ -103,6 +107,8 @@ EXAMPLES
 
 struct Args {
     rc_inputs: Vec<String>,
+    /// Read input files with copies, not mappings.
+    no_mmap: bool,
     checksums: bool,
     filter: Option<String>,
     logdir: String,
@@ -139,6 +145,7 @@ fn parse_args(argv: Vec<String>, live: bool) -> Result<Option<Args>, String> {
         seed: None,
         max_flows: None,
         quiet: false,
+        no_mmap: false,
     };
     let mut it = argv.into_iter();
     while let Some(arg) = it.next() {
@@ -201,6 +208,7 @@ fn parse_args(argv: Vec<String>, live: bool) -> Result<Option<Args>, String> {
                 )
             }
             "-q" | "--quiet" => a.quiet = true,
+            "--no-mmap" => a.no_mmap = true,
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
             s => return Err(format!("unexpected argument {s:?} (input files are given with -r)")),
         }
@@ -229,12 +237,24 @@ extern "C" fn on_hup(_: libc::c_int) {
     weir_live::ROTATE_REQUESTED.store(true, Ordering::Relaxed);
 }
 
+/// A mapped input file shrank under the reader (weir_capture::mapped): say so instead of dying silently.
+extern "C" fn on_sigbus(_: libc::c_int) {
+    const MSG: &[u8] = b"weir: SIGBUS: an input file was truncated while weir read it through a memory mapping; \
+logs are incomplete (--no-mmap reads with copies instead)\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; MSG is a static buffer.
+    unsafe {
+        libc::write(2, MSG.as_ptr().cast(), MSG.len());
+        libc::_exit(1);
+    }
+}
+
 fn install_signal_handlers() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    // SAFETY: the handlers only store to atomics, or write and exit, all async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGHUP, on_hup as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGBUS, on_sigbus as *const () as libc::sighandler_t);
     }
 }
 
@@ -359,6 +379,7 @@ fn main() -> ExitCode {
     rc.filter = args.filter.clone();
     rc.workers = args.workers;
     rc.stop = stop;
+    rc.map_inputs = !args.no_mmap;
     let show = !args.quiet && std::io::stderr().is_terminal();
     if show {
         let start = Instant::now();
