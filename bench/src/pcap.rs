@@ -147,6 +147,7 @@ pub struct Scan {
     pub digest: u64,
     /// Timestamps never went backwards.
     pub monotonic: bool,
+    last: (u32, u32),
 }
 
 /// Reads a pcap file and touches every byte of every packet.
@@ -156,16 +157,23 @@ pub fn scan<R: Read>(inp: R) -> io::Result<Scan> {
         monotonic: true,
         ..Scan::default()
     };
-    let mut last = (0u32, 0u32);
     while let Some(rec) = rd.next_record()? {
-        s.packets += 1;
-        s.bytes += rec.data.len() as u64;
+        s.touch(&rec);
+    }
+    Ok(s)
+}
+
+impl Scan {
+    /// Counts a record and folds every byte of it into the digest.
+    fn touch(&mut self, rec: &Record<'_>) {
         let ts = (rec.ts_sec, rec.ts_frac);
-        if ts < last {
-            s.monotonic = false;
+        if self.packets > 0 && ts < self.last {
+            self.monotonic = false;
         }
-        last = ts;
-        let mut h = s.digest ^ rec.data.len() as u64;
+        self.last = ts;
+        self.packets += 1;
+        self.bytes += rec.data.len() as u64;
+        let mut h = self.digest ^ rec.data.len() as u64;
         let mut chunks = rec.data.chunks_exact(8);
         for c in &mut chunks {
             h = (h ^ u64::from_le_bytes(c.try_into().unwrap())).wrapping_mul(0x100_0000_01b3);
@@ -173,7 +181,96 @@ pub fn scan<R: Read>(inp: R) -> io::Result<Scan> {
         for &b in chunks.remainder() {
             h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
         }
-        s.digest = h;
+        self.digest = h;
+    }
+}
+
+/// [`scan`] of a legacy pcap file mapped into memory instead of read: no copy of any byte, the least a
+/// reader can do (weir reads files through mappings too).
+pub fn scan_mapped(path: &std::path::Path) -> io::Result<Scan> {
+    let f = std::fs::File::open(path)?;
+    let map = Mapped::new(&f)?;
+    let b = map.bytes();
+    let h = b
+        .get(..24)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "no file header"))?;
+    let swapped = match u32::from_le_bytes([h[0], h[1], h[2], h[3]]) {
+        0xa1b2_c3d4 | 0xa1b2_3c4d => false,
+        0xd4c3_b2a1 | 0x4d3c_b2a1 => true,
+        _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "not a legacy pcap file")),
+    };
+    let mut s = Scan {
+        monotonic: true,
+        ..Scan::default()
+    };
+    let mut at = 24;
+    while at < b.len() {
+        let r = b
+            .get(at..at + 16)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "truncated record header"))?;
+        let incl = u32_at(&r[8..12], swapped) as usize;
+        let data = b
+            .get(at + 16..at + 16 + incl)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "truncated record"))?;
+        s.touch(&Record {
+            ts_sec: u32_at(&r[0..4], swapped),
+            ts_frac: u32_at(&r[4..8], swapped),
+            orig_len: u32_at(&r[12..16], swapped),
+            data,
+        });
+        at += 16 + incl;
     }
     Ok(s)
+}
+
+/// A whole file mapped read-only. The C library's `mmap`, declared here: this crate has no dependencies.
+struct Mapped {
+    ptr: *mut std::ffi::c_void,
+    len: usize,
+}
+
+extern "C" {
+    fn mmap(addr: *mut std::ffi::c_void, len: usize, prot: i32, flags: i32, fd: i32, off: i64)
+        -> *mut std::ffi::c_void;
+    fn munmap(addr: *mut std::ffi::c_void, len: usize) -> i32;
+}
+
+impl Mapped {
+    fn new(f: &std::fs::File) -> io::Result<Mapped> {
+        use std::os::fd::AsRawFd;
+        const PROT_READ: i32 = 1;
+        const MAP_PRIVATE: i32 = 2;
+        const MAP_POPULATE: i32 = 0x8000;
+        let len = usize::try_from(f.metadata()?.len()).map_err(io::Error::other)?;
+        if len == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "empty file"));
+        }
+        // SAFETY: a fresh private read-only mapping of an open file; checked before use.
+        let ptr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                PROT_READ,
+                MAP_PRIVATE | MAP_POPULATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr as isize == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mapped { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes until `Drop`.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: exactly the mapping `new` made.
+        unsafe { munmap(self.ptr, self.len) };
+    }
 }

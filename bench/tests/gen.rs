@@ -1,7 +1,7 @@
 //! The generator is deterministic and its output parses, with valid checksums.
 
 use weir_bench::gen::{generate, Config};
-use weir_bench::pcap::{scan, PcapReader};
+use weir_bench::pcap::{scan, scan_mapped, PcapReader};
 use weir_bench::pkt::{checksum, l4_checksum, Ip};
 
 fn gen(cfg: &Config) -> Vec<u8> {
@@ -33,6 +33,12 @@ fn output_parses_with_the_requested_packet_count() {
     assert_eq!(s.packets, 5_000);
     assert!(s.monotonic, "timestamps must never go backwards");
     assert_eq!(a.len() as u64, 24 + 16 * s.packets + s.bytes);
+    // The mapped floor reads the same records.
+    let path = std::env::temp_dir().join(format!("weir-bench-scan-{}.pcap", std::process::id()));
+    std::fs::write(&path, &a).unwrap();
+    let m = scan_mapped(&path);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(m.unwrap(), s);
 
     let v = gen(&Config {
         vxlan: true,

@@ -1,6 +1,7 @@
 //! weir-bench: the end-to-end benchmark runner.
 //!
 //!   weir-bench scan FILE            read FILE and touch every byte of every packet (the floor)
+//!   weir-bench scan --mmap FILE     the same through a memory mapping (no copies: the lower floor)
 //!   weir-bench run -- CMD [ARGS]    run CMD and print wall time, CPU time, peak RSS (wait4)
 //!   weir-bench e2e --pcap FILE --weir BIN [--repeat N] [--workers 1,2] [--analyzers none,all]
 //!                  [--markdown OUT.md]
@@ -19,7 +20,7 @@ use weir_bench::{logs, pcap};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: weir-bench scan FILE\n       weir-bench run -- CMD [ARGS...]\n       weir-bench e2e --pcap FILE --weir BIN [--repeat N] [--workers 1,2] [--analyzers none,all] [--markdown OUT.md] [--logs-keep DIR]"
+        "usage: weir-bench scan [--mmap] FILE\n       weir-bench run -- CMD [ARGS...]\n       weir-bench e2e --pcap FILE --weir BIN [--repeat N] [--workers 1,2] [--analyzers none,all] [--markdown OUT.md] [--logs-keep DIR]"
     );
     ExitCode::from(2)
 }
@@ -27,7 +28,8 @@ fn usage() -> ExitCode {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("scan") if args.len() == 2 => scan_cmd(&args[1]),
+        Some("scan") if args.len() == 2 => scan_cmd(&args[1], false),
+        Some("scan") if args.len() == 3 && args[1] == "--mmap" => scan_cmd(&args[2], true),
         Some("run") if args.len() >= 3 && args[1] == "--" => match measure(Command::new(&args[2]).args(&args[3..])) {
             Ok(m) => {
                 println!(
@@ -62,9 +64,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn scan_cmd(path: &str) -> ExitCode {
+fn scan_cmd(path: &str, mapped: bool) -> ExitCode {
     let start = Instant::now();
-    let res = File::open(path).and_then(|f| pcap::scan(BufReader::with_capacity(1 << 20, f)));
+    let res = if mapped {
+        pcap::scan_mapped(std::path::Path::new(path))
+    } else {
+        File::open(path).and_then(|f| pcap::scan(BufReader::with_capacity(1 << 20, f)))
+    };
     match res {
         Ok(s) => {
             println!(
@@ -159,6 +165,16 @@ impl E2e {
             || {
                 let mut c = Command::new(&me);
                 c.arg("scan").arg(&self.pcap).stdout(Stdio::null());
+                c
+            },
+        )?);
+        eprintln!("weir-bench: floor (weir-bench scan --mmap) x{}", self.repeat);
+        rows.push(self.repeat_runs(
+            "floor, mapped: weir-bench scan --mmap (map + touch every byte)",
+            String::new(),
+            || {
+                let mut c = Command::new(&me);
+                c.arg("scan").arg("--mmap").arg(&self.pcap).stdout(Stdio::null());
                 c
             },
         )?);
