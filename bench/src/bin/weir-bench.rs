@@ -158,26 +158,21 @@ impl E2e {
         let load_before = loadavg();
         let mut rows = Vec::new();
 
-        eprintln!("weir-bench: floor (weir-bench scan) x{}", self.repeat);
-        rows.push(self.repeat_runs(
-            "floor: weir-bench scan (read + touch every byte)",
-            String::new(),
-            || {
+        // The floor (x floor is relative to it), then the lower floor of a reader that maps the file.
+        for (what, mmap) in [
+            ("floor: weir-bench scan (read + touch every byte)", false),
+            ("floor, mapped: weir-bench scan --mmap (map + touch every byte)", true),
+        ] {
+            eprintln!("weir-bench: {what} x{}", self.repeat);
+            rows.push(self.repeat_runs(what, String::new(), || {
                 let mut c = Command::new(&me);
-                c.arg("scan").arg(&self.pcap).stdout(Stdio::null());
+                c.arg("scan")
+                    .args(mmap.then_some("--mmap"))
+                    .arg(&self.pcap)
+                    .stdout(Stdio::null());
                 c
-            },
-        )?);
-        eprintln!("weir-bench: floor (weir-bench scan --mmap) x{}", self.repeat);
-        rows.push(self.repeat_runs(
-            "floor, mapped: weir-bench scan --mmap (map + touch every byte)",
-            String::new(),
-            || {
-                let mut c = Command::new(&me);
-                c.arg("scan").arg("--mmap").arg(&self.pcap).stdout(Stdio::null());
-                c
-            },
-        )?);
+            })?);
+        }
         if which("tcpdump").is_some() {
             eprintln!("weir-bench: tcpdump -r FILE -w /dev/null x{}", self.repeat);
             rows.push(self.repeat_runs("tcpdump -r FILE -w /dev/null", String::new(), || {
