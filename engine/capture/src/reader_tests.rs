@@ -721,8 +721,9 @@ fn mapped_files_read_like_streams() {
             let w = p.window.expect("a mapped packet says where it is");
             let at = w.place(p.data).expect("in its window");
             assert_eq!(&w.bytes()[at..at + p.data.len()], p.data);
-            assert_eq!(w.place(&p.data.to_vec()), None, "a copy is elsewhere");
-            pkts.push(p.data.to_vec());
+            let copy = p.data.to_vec();
+            assert_eq!(w.place(&copy), None, "a copy is elsewhere");
+            pkts.push(copy);
         }
         let (s, _) = streamed.unwrap();
         assert_eq!(pkts, s.into_iter().map(|p| p.data).collect::<Vec<_>>(), "{path}");
