@@ -20,8 +20,10 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
-/// Bytes mapped at a time (a record larger than this gets a window of its own size).
-pub const WINDOW: usize = 16 * 1024 * 1024;
+/// Bytes mapped at a time (a record larger than this gets a window of its own size). The pages of the
+/// windows in use count in the process's resident size: one window with one worker, a few more while
+/// batches for worker threads still hold older ones.
+pub const WINDOW: usize = 8 * 1024 * 1024;
 
 /// One read-only mapping of a stretch of a capture file.
 pub struct Window {
