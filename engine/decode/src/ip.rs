@@ -497,7 +497,7 @@ fn checks(
     if ip.version == 6 && h.hdr_len < IPV6_HDR {
         return net(cx, Weird::IPv6_min_header_size);
     }
-    if ip.version == 4 && !ip_checksum_skipped(cx.cfg, ip.hdr_src) {
+    if ip.version == 4 && !cx.cfg.skips_checksums(&ip.hdr_src) {
         let hdr = data.get(..h.hdr_len).unwrap_or(&[]);
         if !checksum::ipv4_header_ok(hdr) {
             cx.weird(Weird::bad_IP_checksum, flow(ip), "IP");
@@ -505,10 +505,6 @@ fn checks(
         }
     }
     Ok(total_len)
-}
-
-fn ip_checksum_skipped(cfg: &DecodeConfig, src: IpAddr) -> bool {
-    cfg.ignore_checksums || cfg.in_ignored_net(src)
 }
 
 /// Zeek's `CheckHeaderTrunc`.
