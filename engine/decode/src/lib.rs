@@ -350,7 +350,10 @@ pub enum Stop {
     Malformed,
 }
 
-/// Pushes a weird; `addl` mirrors `detail` when it is a number.
+/// Pushes a weird; `addl` mirrors `detail` when it is a number. Cold and out of line: inlined, building
+/// the 88-byte record and growing the vector took registers and code from every layer's common path.
+#[cold]
+#[inline(never)]
 pub(crate) fn push_weird(
     weirds: &mut Vec<DecodeWeird>,
     weird: Weird,

@@ -20,6 +20,7 @@ pub(crate) struct Ctx<'c> {
 }
 
 impl Ctx<'_> {
+    #[cold]
     pub fn weird(&mut self, w: Weird, scope: WeirdScope, source: &'static str) {
         push_weird(self.weirds, w, scope, source, Addl::None);
     }
