@@ -56,10 +56,6 @@ fn v6_addr(b: &[u8], off: usize) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(s))
 }
 
-fn v4_addr(b: &[u8], off: usize) -> Option<Ipv4Addr> {
-    be32(b, off).map(Ipv4Addr::from)
-}
-
 /// The IPv6 header chain as Zeek's `IPv6_Hdr_Chain` builds it.
 #[derive(Default)]
 struct V6Chain {
@@ -220,12 +216,9 @@ impl V6Chain {
     }
 }
 
-/// Everything the IP analyzer learns from the header before it decides what to do with the packet.
+/// What the IP analyzer learns from the header besides the [`IpPacket`] fields, before it decides what to
+/// do with the packet. No addresses: they go straight into the caller's `IpPacket` (see [`analyze`]).
 struct Hdr {
-    src: IpAddr,
-    dst: IpAddr,
-    hdr_src: IpAddr,
-    ttl: u8,
     hdr_len: usize,
     total_len: usize,
     /// Zeek's `PayloadLen()` (0 when unknown, e.g. an IPv4 length field of 0).
@@ -236,29 +229,41 @@ struct Hdr {
     last_type: u8,
     last_off: usize,
     frag: Option<FragInfo>,
-    df: bool,
 }
 
-fn parse_v4(data: &[u8]) -> Option<Hdr> {
-    let ihl = usize::from(data.first()? & 0x0f) * 4;
-    let total = usize::from(be16(data, 2)?);
-    let off = be16(data, 6)?;
-    let src = IpAddr::V4(v4_addr(data, 12)?);
-    let dst = IpAddr::V4(v4_addr(data, 16)?);
-    let next = *data.get(9)?;
+/// Parses an IPv4 header (`data` holds at least [`IPV4_MIN_HDR`] bytes) into `slot`.
+fn parse_v4<'a, 's>(data: &'a [u8], slot: &'s mut Option<IpPacket<'a>>) -> Option<(Hdr, &'s mut IpPacket<'a>)> {
+    let h: &[u8; IPV4_MIN_HDR] = data.first_chunk()?;
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let off = u16::from_be_bytes([h[6], h[7]]);
+    let next = h[9];
+    let src = IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
+    let dst = IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19]));
     let frag = (off & 0x3fff != 0).then(|| FragInfo {
-        id: u32::from(be16(data, 4).unwrap_or(0)),
+        id: u32::from(u16::from_be_bytes([h[4], h[5]])),
         offset: u32::from(off & 0x1fff) * 8,
         more: off & 0x2000 != 0,
         unfrag_len: ihl as u16,
         next_proto: next,
         next_hdr_off: 9,
     });
-    Some(Hdr {
+    let ip = slot.insert(IpPacket {
+        version: 4,
         src,
         dst,
         hdr_src: src,
-        ttl: *data.get(8)?,
+        proto: next,
+        ttl: h[8],
+        // Set by `analyze` once checked; `raw` and `payload` are all of `data` until then.
+        hdr_len: 0,
+        total_len: 0,
+        frag: None,
+        df: off & 0x4000 != 0,
+        raw: data,
+        payload: data,
+    });
+    let hdr = Hdr {
         hdr_len: ihl,
         total_len: total,
         payload_len: if total != 0 {
@@ -270,14 +275,20 @@ fn parse_v4(data: &[u8]) -> Option<Hdr> {
         last_type: 255,
         last_off: 0,
         frag,
-        df: off & 0x4000 != 0,
-    })
+    };
+    Some((hdr, ip))
 }
 
-fn parse_v6(data: &[u8], weirds: &mut Vec<DecodeWeird>) -> Option<Hdr> {
+/// Parses an IPv6 header and its extension headers (`data` holds at least [`IPV6_HDR`] bytes) into `slot`.
+fn parse_v6<'a, 's>(
+    data: &'a [u8],
+    weirds: &mut Vec<DecodeWeird>,
+    slot: &'s mut Option<IpPacket<'a>>,
+) -> Option<(Hdr, &'s mut IpPacket<'a>)> {
     let hsrc = v6_addr(data, 8)?;
     let hdst = v6_addr(data, 24)?;
     let plen = usize::from(be16(data, 4)?);
+    let ttl = *data.get(7)?;
     let mut w = V6Weirds {
         weirds,
         src: hsrc,
@@ -298,30 +309,52 @@ fn parse_v6(data: &[u8], weirds: &mut Vec<DecodeWeird>) -> Option<Hdr> {
         None
     };
     let total = plen + IPV6_HDR;
-    Some(Hdr {
+    let next = c.next;
+    let ip = slot.insert(IpPacket {
+        version: 6,
         src: IpAddr::V6(c.home.unwrap_or(hsrc)),
         dst: IpAddr::V6(c.final_dst.unwrap_or(hdst)),
         hdr_src: IpAddr::V6(hsrc),
-        ttl: *data.get(7)?,
+        proto: next,
+        ttl,
+        // Set by `analyze` once checked; `raw` and `payload` are all of `data` until then.
+        hdr_len: 0,
+        total_len: 0,
+        frag: None,
+        df: false,
+        raw: data,
+        payload: data,
+    });
+    let hdr = Hdr {
         hdr_len: c.len,
         total_len: total,
         // Zeek computes this in 16 bits.
         payload_len: total.wrapping_sub(c.len) & 0xffff,
-        next: c.next,
+        next,
         last_type: c.last_type,
         last_off: c.last_off,
         frag,
-        df: false,
-    })
+    };
+    Some((hdr, ip))
 }
 
-fn net(cx: &mut Ctx<'_>, w: Weird) -> Result<(), Stop> {
+fn net<T>(cx: &mut Ctx<'_>, w: Weird) -> Result<T, Stop> {
     cx.weird(w, WeirdScope::Net, "IP");
     Err(Stop::Malformed)
 }
 
+/// The weird scope between the packet's addresses (Zeek's `flow_weird`). Built only when a weird is
+/// raised: copying the addresses is most of what a packet would otherwise cost here.
+#[cold]
+fn flow(ip: &IpPacket<'_>) -> WeirdScope {
+    WeirdScope::Flow(ip.src, ip.dst)
+}
+
 /// Zeek's `IPAnalyzer::AnalyzePacket` from the version check on. `reassembled` skips what Zeek does only
 /// for packets off the wire (length/truncation checks, header checksum, fragment handling).
+///
+/// The header is parsed straight into `out.ip`, which is reset to `None` on the errors that come before
+/// Zeek's IP analyzer has a packet; building the packet aside and moving it in costs more than decoding it.
 pub(crate) fn analyze<'a>(
     cx: &mut Ctx<'_>,
     data: &'a [u8],
@@ -336,83 +369,48 @@ pub(crate) fn analyze<'a>(
         return net(cx, Weird::truncated_IP);
     }
     let version = data.first().copied().unwrap_or(0) >> 4;
-    let h = match version {
-        4 => parse_v4(data),
+    let Decoded {
+        ip: slot,
+        transport: transport_slot,
+        ..
+    } = out;
+    let parsed = match version {
+        4 => parse_v4(data, slot),
         6 if len < IPV6_HDR => return net(cx, Weird::truncated_IP),
-        6 => parse_v6(data, cx.weirds),
+        6 => parse_v6(data, cx.weirds, slot),
         _ => return net(cx, Weird::unknown_ip_version),
     };
-    let Some(mut h) = h else {
+    let Some((mut h, ip)) = parsed else {
         return Err(Stop::Malformed);
     };
-    let flow = WeirdScope::Flow(h.src, h.dst);
 
-    let mut total_len = h.total_len;
-    if !reassembled {
-        if total_len == 0 {
-            // TCP segmentation offload can zero the length field.
-            cx.weird(Weird::ip_hdr_len_zero, WeirdScope::Net, "IP");
-            if !cx.cfg.ignore_checksums {
-                return Err(Stop::Malformed);
-            }
-            total_len = lens.cap_len.saturating_sub(lens.hdr_size);
+    let total_len = match checks(cx, data, lens, reassembled, &h, ip) {
+        Ok(total_len) => total_len,
+        Err(stop) => {
+            *slot = None;
+            return Err(stop);
         }
-        if lens.wire_len < total_len + lens.hdr_size {
-            return net(cx, Weird::truncated_IP_len);
-        }
-        if h.hdr_len > total_len {
-            return net(cx, Weird::invalid_IP_header_size);
-        }
-        if h.hdr_len > len {
-            return net(cx, Weird::internally_truncated_header);
-        }
-        if version == 4 && h.hdr_len < IPV4_MIN_HDR {
-            return net(cx, Weird::IPv4_min_header_size);
-        }
-        if version == 6 && h.hdr_len < IPV6_HDR {
-            return net(cx, Weird::IPv6_min_header_size);
-        }
-        if version == 4 && !ip_checksum_skipped(cx.cfg, h.hdr_src) {
-            let hdr = data.get(..h.hdr_len).unwrap_or(&[]);
-            if checksum::ones_sum(0, hdr) != 0xffff {
-                cx.weird(Weird::bad_IP_checksum, flow, "IP");
-                return Err(Stop::Malformed);
-            }
-        }
-    } else if h.hdr_len > total_len {
-        cx.weird(Weird::invalid_IP_header_size, flow, "IP");
-        return Err(Stop::Malformed);
-    }
+    };
 
     let raw = data.get(..total_len.min(len)).unwrap_or(data);
     let hdr_len = h.hdr_len.min(raw.len());
     let payload = raw.get(hdr_len..).unwrap_or(&[]);
-    let mut ip = IpPacket {
-        version,
-        src: h.src,
-        dst: h.dst,
-        hdr_src: h.hdr_src,
-        proto: h.next,
-        ttl: h.ttl,
-        hdr_len: hdr_len as u16,
-        total_len: total_len as u32,
-        frag: None,
-        df: h.df,
-        raw,
-        payload,
-    };
+    ip.hdr_len = hdr_len as u16;
+    ip.total_len = total_len as u32;
+    ip.raw = raw;
+    ip.payload = payload;
 
     if !reassembled {
         if let Some(f) = h.frag.take() {
             if len < total_len {
-                cx.weird(Weird::incompletely_captured_fragment, flow, "IP");
+                cx.weird(Weird::incompletely_captured_fragment, flow(ip), "IP");
                 // Only the first fragment is worth analysing (header-only traces); it goes on as a whole packet.
                 if f.offset != 0 {
+                    *slot = None;
                     return Err(Stop::Malformed);
                 }
             } else {
                 ip.frag = Some(f);
-                out.ip = Some(ip);
                 return Ok(());
             }
         }
@@ -420,18 +418,17 @@ pub(crate) fn analyze<'a>(
 
     if h.last_type == proto::ESP {
         // Encrypted: nothing more to see, and no connection.
-        out.ip = Some(ip);
         return Ok(());
     }
     if h.last_type == proto::MOBILITY {
-        if !cx.cfg.ignore_checksums && !checksum::mobility_ok(&ip, data.get(h.last_off..).unwrap_or(&[])) {
-            cx.weird(Weird::bad_MH_checksum, flow, "IP");
+        if !cx.cfg.ignore_checksums && !checksum::mobility_ok(ip, data.get(h.last_off..).unwrap_or(&[])) {
+            cx.weird(Weird::bad_MH_checksum, flow(ip), "IP");
+            *slot = None;
             return Err(Stop::Malformed);
         }
         if h.next != proto::NONE {
-            cx.weird(Weird::mobility_piggyback, flow, "IP");
+            cx.weird(Weird::mobility_piggyback, flow(ip), "IP");
         }
-        out.ip = Some(ip);
         return Ok(());
     }
 
@@ -443,62 +440,110 @@ pub(crate) fn analyze<'a>(
     };
     let seg = payload.get(..remaining).unwrap_or(payload);
     ip.payload = seg;
-    out.ip = Some(ip);
 
     if total_len < h.hdr_len {
-        cx.weird(Weird::bogus_IP_header_lengths, flow, "IP");
+        cx.weird(Weird::bogus_IP_header_lengths, flow(ip), "IP");
         return Err(Stop::Malformed);
     }
     if h.next == proto::NONE {
-        cx.weird(Weird::ipv6_no_next, flow, "IP");
+        cx.weird(Weird::ipv6_no_next, flow(ip), "IP");
         return Err(Stop::Malformed);
     }
-    cx.enter("IP", flow)?;
+    cx.enter("IP", || flow(ip))?;
     // What the transport analyzers take as the segment length: the IP payload length, or what was
     // captured when the length field was zeroed.
     let ip_payload_len = if h.payload_len != 0 { h.payload_len } else { remaining };
-    out.transport = Some(transport(cx, h.next, seg, h.payload_len, ip_payload_len, flow)?);
-    Ok(())
+    transport(cx, ip, h.next, h.payload_len, ip_payload_len, transport_slot)
 }
 
-fn ip_checksum_skipped(cfg: &DecodeConfig, src: IpAddr) -> bool {
-    cfg.ignore_checksums || cfg.in_ignored_net(src)
+/// The length, truncation and header checksum checks Zeek's IP analyzer makes before it has a packet.
+/// Returns the total length to go on with (what was captured when the length field was zeroed).
+fn checks(
+    cx: &mut Ctx<'_>,
+    data: &[u8],
+    lens: Lens,
+    reassembled: bool,
+    h: &Hdr,
+    ip: &IpPacket<'_>,
+) -> Result<usize, Stop> {
+    let mut total_len = h.total_len;
+    if reassembled {
+        if h.hdr_len > total_len {
+            cx.weird(Weird::invalid_IP_header_size, flow(ip), "IP");
+            return Err(Stop::Malformed);
+        }
+        return Ok(total_len);
+    }
+    if total_len == 0 {
+        // TCP segmentation offload can zero the length field.
+        cx.weird(Weird::ip_hdr_len_zero, WeirdScope::Net, "IP");
+        if !cx.cfg.ignore_checksums {
+            return Err(Stop::Malformed);
+        }
+        total_len = lens.cap_len.saturating_sub(lens.hdr_size);
+    }
+    if lens.wire_len < total_len + lens.hdr_size {
+        return net(cx, Weird::truncated_IP_len);
+    }
+    if h.hdr_len > total_len {
+        return net(cx, Weird::invalid_IP_header_size);
+    }
+    if h.hdr_len > data.len() {
+        return net(cx, Weird::internally_truncated_header);
+    }
+    if ip.version == 4 && h.hdr_len < IPV4_MIN_HDR {
+        return net(cx, Weird::IPv4_min_header_size);
+    }
+    if ip.version == 6 && h.hdr_len < IPV6_HDR {
+        return net(cx, Weird::IPv6_min_header_size);
+    }
+    if ip.version == 4 && !cx.cfg.skips_checksums(&ip.hdr_src) {
+        let hdr = data.get(..h.hdr_len).unwrap_or(&[]);
+        if !checksum::ipv4_header_ok(hdr) {
+            cx.weird(Weird::bad_IP_checksum, flow(ip), "IP");
+            return Err(Stop::Malformed);
+        }
+    }
+    Ok(total_len)
 }
 
 /// Zeek's `CheckHeaderTrunc`.
 fn check_trunc(
     cx: &mut Ctx<'_>,
+    ip: &IpPacket<'_>,
     min: usize,
-    seg: &[u8],
     payload_len: usize,
-    flow: WeirdScope,
     source: &'static str,
 ) -> Result<(), Stop> {
     if payload_len != 0 && payload_len < min {
-        cx.weird(Weird::truncated_header, flow, source);
+        cx.weird(Weird::truncated_header, flow(ip), source);
         return Err(Stop::Malformed);
     }
-    if seg.len() < min {
-        cx.weird(Weird::internally_truncated_header, flow, source);
+    if ip.payload.len() < min {
+        cx.weird(Weird::internally_truncated_header, flow(ip), source);
         return Err(Stop::Malformed);
     }
     Ok(())
 }
 
+/// The transport header of `ip.payload` (the segment), written to `slot` (left as it is on errors).
 fn transport<'a>(
     cx: &mut Ctx<'_>,
+    ip: &IpPacket<'a>,
     next: u8,
-    seg: &'a [u8],
     payload_len: usize,
     seg_len: usize,
-    flow: WeirdScope,
-) -> Result<Transport<'a>, Stop> {
+    slot: &mut Option<Transport<'a>>,
+) -> Result<(), Stop> {
+    let seg = ip.payload;
     let seg_len32 = u32::try_from(seg_len).unwrap_or(u32::MAX);
     match next {
         proto::TCP => {
-            check_trunc(cx, TCP_MIN_HDR, seg, payload_len, flow, "TCP")?;
-            let data_off = seg.get(12).copied().unwrap_or(0) >> 4;
-            let hdr_len = usize::from(data_off) * 4;
+            check_trunc(cx, ip, TCP_MIN_HDR, payload_len, "TCP")?;
+            let Some(h) = seg.first_chunk::<TCP_MIN_HDR>() else {
+                return Err(Stop::Malformed);
+            };
+            let hdr_len = usize::from(h[12] >> 4) * 4;
             let (options, payload) = if hdr_len >= TCP_MIN_HDR && hdr_len <= seg.len() {
                 (
                     seg.get(TCP_MIN_HDR..hdr_len).unwrap_or(&[]),
@@ -507,42 +552,46 @@ fn transport<'a>(
             } else {
                 (&[][..], &[][..])
             };
-            Ok(Transport::Tcp(TcpHeader {
-                src_port: be16(seg, 0).unwrap_or(0),
-                dst_port: be16(seg, 2).unwrap_or(0),
-                seq: be32(seg, 4).unwrap_or(0),
-                ack: be32(seg, 8).unwrap_or(0),
-                flags: seg.get(13).copied().unwrap_or(0),
-                window: be16(seg, 14).unwrap_or(0),
+            *slot = Some(Transport::Tcp(TcpHeader {
+                src_port: u16::from_be_bytes([h[0], h[1]]),
+                dst_port: u16::from_be_bytes([h[2], h[3]]),
+                seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+                flags: h[13],
+                window: u16::from_be_bytes([h[14], h[15]]),
                 hdr_len: hdr_len as u8,
                 options,
                 payload,
                 payload_len: seg_len32.saturating_sub(hdr_len as u32),
-            }))
+            }));
         }
         proto::UDP => {
-            check_trunc(cx, UDP_HDR, seg, payload_len, flow, "UDP")?;
-            Ok(Transport::Udp(UdpHeader {
-                src_port: be16(seg, 0).unwrap_or(0),
-                dst_port: be16(seg, 2).unwrap_or(0),
-                length: be16(seg, 4).unwrap_or(0),
-                checksum: be16(seg, 6).unwrap_or(0),
-                payload: seg.get(UDP_HDR..).unwrap_or(&[]),
+            check_trunc(cx, ip, UDP_HDR, payload_len, "UDP")?;
+            let Some((h, payload)) = seg.split_first_chunk::<UDP_HDR>() else {
+                return Err(Stop::Malformed);
+            };
+            *slot = Some(Transport::Udp(UdpHeader {
+                src_port: u16::from_be_bytes([h[0], h[1]]),
+                dst_port: u16::from_be_bytes([h[2], h[3]]),
+                length: u16::from_be_bytes([h[4], h[5]]),
+                checksum: u16::from_be_bytes([h[6], h[7]]),
+                payload,
                 payload_len: seg_len32.saturating_sub(UDP_HDR as u32),
-            }))
+            }));
         }
         proto::ICMP | proto::ICMPV6 => {
-            check_trunc(cx, ICMP_MIN_HDR, seg, payload_len, flow, "ICMP")?;
-            Ok(Transport::Icmp(IcmpHeader {
+            check_trunc(cx, ip, ICMP_MIN_HDR, payload_len, "ICMP")?;
+            *slot = Some(Transport::Icmp(IcmpHeader {
                 v6: next == proto::ICMPV6,
                 icmp_type: seg.first().copied().unwrap_or(0),
                 code: seg.get(1).copied().unwrap_or(0),
                 payload: seg.get(4..).unwrap_or(&[]),
                 len: seg_len32,
-            }))
+            }));
         }
-        p => Ok(Transport::Other(p, seg)),
+        p => *slot = Some(Transport::Other(p, seg)),
     }
+    Ok(())
 }
 
 /// Decodes a datagram from its IP header, as Zeek's IP analyzer goes on after reassembling fragments:

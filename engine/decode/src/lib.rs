@@ -108,6 +108,14 @@ impl DecodeConfig {
             .iter()
             .any(|&(net, len)| net_contains(net, len, addr))
     }
+
+    /// Whether checksums go unverified for a packet whose IP header's source is `hdr_src`: `-C`, or the
+    /// source in `ignore_checksums_nets`. The address is copied only when there are networks to look in:
+    /// the copy, read back right after the decoder wrote it, costs more than the rest of the test.
+    #[inline]
+    pub(crate) fn skips_checksums(&self, hdr_src: &IpAddr) -> bool {
+        self.ignore_checksums || (!self.ignore_checksums_nets.is_empty() && self.in_ignored_net(*hdr_src))
+    }
 }
 
 /// Whether `addr` is inside `net/len` (families must match; an over-long prefix matches exactly).
@@ -343,7 +351,10 @@ pub enum Stop {
     Malformed,
 }
 
-/// Pushes a weird; `addl` mirrors `detail` when it is a number.
+/// Pushes a weird; `addl` mirrors `detail` when it is a number. Cold and out of line: inlined, building
+/// the 88-byte record and growing the vector took registers and code from every layer's common path.
+#[cold]
+#[inline(never)]
 pub(crate) fn push_weird(
     weirds: &mut Vec<DecodeWeird>,
     weird: Weird,

@@ -20,14 +20,16 @@ pub(crate) struct Ctx<'c> {
 }
 
 impl Ctx<'_> {
+    #[cold]
     pub fn weird(&mut self, w: Weird, scope: WeirdScope, source: &'static str) {
         push_weird(self.weirds, w, scope, source, Addl::None);
     }
 
     /// Zeek's `Analyzer::ForwardPacket` depth check: `from` hands the packet to one more analyzer.
-    pub fn enter(&mut self, from: &'static str, scope: WeirdScope) -> Result<(), Stop> {
+    /// `scope` is called only for the weird (a flow scope copies two addresses).
+    pub fn enter(&mut self, from: &'static str, scope: impl FnOnce() -> WeirdScope) -> Result<(), Stop> {
         if self.cfg.max_depth > 0 && self.depth == self.cfg.max_depth {
-            self.weird(Weird::max_packet_analyzer_depth_exceeded, scope, from);
+            self.weird(Weird::max_packet_analyzer_depth_exceeded, scope(), from);
             return Err(Stop::Malformed);
         }
         self.depth += 1;
@@ -534,7 +536,7 @@ pub fn decode_frame_wire<'a>(
         10 => return Err(Stop::NotIp),
         _ => Layer::Ip,
     };
-    cx.enter(Layer::Root.name(), WeirdScope::Net)?;
+    cx.enter(Layer::Root.name(), || WeirdScope::Net)?;
     let mut amsdu = Amsdu::default();
     let r = walk(&mut cx, layer, frame, wire_len, out, &mut amsdu);
     if let Some(rest) = amsdu.rest {
@@ -593,7 +595,7 @@ fn walk<'a>(
             Layer::Root | Layer::Ip => Err(Stop::Malformed),
         }?;
         if !next.internal() {
-            cx.enter(layer.name(), WeirdScope::Net)?;
+            cx.enter(layer.name(), || WeirdScope::Net)?;
         }
         layer = next;
         data = rest;
