@@ -83,7 +83,7 @@ fn v4(ip: &[u8], hdr_size: usize, wire_len: usize) -> Option<TcpTuple> {
         return None;
     }
     // A bad header checksum is a weird (or, with checksums ignored, not): the full decoder decides.
-    if checksum::ones_sum(0, &ip[..ihl]) != 0xffff {
+    if !checksum::ipv4_header_ok(&ip[..ihl]) {
         return None;
     }
     let src = IpAddr::V4(Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]));
