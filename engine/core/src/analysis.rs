@@ -149,8 +149,8 @@ pub struct Env<'a> {
 
 struct Cx<'e, 'a> {
     env: &'e mut Env<'a>,
-    uid: [u8; 24],
-    uid_len: usize,
+    /// The connection's uid as text, rendered the first time an analyzer asks (most calls never do).
+    uid: std::cell::OnceCell<([u8; 24], usize)>,
     idx: usize,
     confirmed: bool,
     violated: bool,
@@ -162,12 +162,9 @@ struct Cx<'e, 'a> {
 
 impl<'e, 'a> Cx<'e, 'a> {
     fn new(env: &'e mut Env<'a>, idx: usize, confirmed: bool, service: &'e mut Vec<&'static str>) -> Cx<'e, 'a> {
-        let mut uid = [0u8; 24];
-        let uid_len = env.core.uid.render(b'C', &mut uid).len();
         Cx {
             env,
-            uid,
-            uid_len,
+            uid: std::cell::OnceCell::new(),
             idx,
             confirmed,
             violated: false,
@@ -182,7 +179,14 @@ impl<'e, 'a> Cx<'e, 'a> {
 impl Context for Cx<'_, '_> {
     fn conn(&self) -> ConnInfo<'_> {
         ConnInfo {
-            uid: core::str::from_utf8(&self.uid[..self.uid_len]).unwrap_or(""),
+            uid: {
+                let (buf, len) = self.uid.get_or_init(|| {
+                    let mut buf = [0u8; 24];
+                    let len = self.env.core.uid.render(b'C', &mut buf).len();
+                    (buf, len)
+                });
+                core::str::from_utf8(&buf[..*len]).unwrap_or("")
+            },
             orig_h: self.env.core.orig_h,
             orig_p: self.env.core.orig_p,
             resp_h: self.env.core.resp_h,
