@@ -41,9 +41,6 @@ fn max_snaplen_for(link: u32) -> u32 {
 /// Size of the read buffer before any growth: large enough that reads from the OS are big.
 const INITIAL_BUF: usize = 256 * 1024;
 
-/// How far ahead of the reader [`Input::prefetch_ahead`] reaches: two pages.
-const PREFETCH_AHEAD: usize = 8192;
-
 /// The resolution libpcap hands Zeek: `struct timeval`, microseconds.
 const USER_TSRESOL: u64 = 1_000_000;
 
@@ -231,19 +228,6 @@ impl Input {
 
     fn bytes(&self, n: usize) -> &[u8] {
         &self.data()[self.start..self.start + n]
-    }
-
-    /// Asks the CPU for the mapped bytes [`PREFETCH_AHEAD`] ahead of the reader. Pages of a mapping are
-    /// first touched by the reader itself (no kernel copy streams them through the cache), and the
-    /// hardware prefetcher stops at page boundaries: without this, the first touch of every page (the
-    /// next record's header) waits for memory and for a page walk.
-    fn prefetch_ahead(&self) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(b) = self.data().get(self.start + PREFETCH_AHEAD) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: SSE is part of x86_64's baseline; a prefetch is only a hint, of an address in bounds.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>((b as *const u8).cast()) };
-        }
     }
 
     fn consume(&mut self, n: usize) {
@@ -474,9 +458,6 @@ impl PcapReader {
                     Source::Mapped(m) => m.window(),
                     Source::Stream { .. } => None,
                 };
-                if window.is_some() {
-                    self.input.prefetch_ahead();
-                }
                 Ok(Some(RawPacket {
                     ts: p.tv_sec as f64 + p.tv_usec as f64 / 1e6,
                     tv_sec: p.tv_sec,
