@@ -271,6 +271,11 @@ fn human(n: f64) -> String {
 }
 
 fn main() -> ExitCode {
+    // No transparent huge pages for the heap: the allocator's arenas would fault in (and zero) 2 MiB at a
+    // time, which raised peak RSS by about 20 MiB on the benchmark workloads for no measurable speed
+    // (bench/RESULTS.md). Best effort: an old kernel without the option changes nothing.
+    // SAFETY: prctl with PR_SET_THP_DISABLE only sets a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     let live = match weir_live::cli::take_live_flags(&mut argv) {
         Ok(l) => l,
