@@ -100,6 +100,21 @@ impl fmt::Debug for Window {
     }
 }
 
+/// Asks the CPU to start loading the cache line that holds `b[at]`: a hint, nothing when `at` is out of
+/// bounds. Bytes of a mapped file are first touched where they are used (no copy has brought them into
+/// the cache), so readers ask ahead of time.
+#[inline]
+pub fn prefetch(b: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x) = b.get(at) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE is part of x86_64's baseline; a prefetch of an address in bounds is only a hint.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const u8).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (b, at);
+}
+
 /// A file read through successive [`Window`]s.
 pub(crate) struct MappedFile {
     file: File,

@@ -19,6 +19,7 @@ use crate::tunnels::InnerPacket;
 use crate::worker::{icmp_counterpart, Forward, PacketRef, TunnelWalk, Worker};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
+use weir_capture::mapped::prefetch;
 use weir_capture::Window;
 use weir_decode::frag::{self, Reassembler};
 use weir_decode::quick::tcp_tuple;
@@ -81,6 +82,14 @@ impl Batch {
         self.inner.clear();
     }
 
+    /// The bytes a packet's `off` and `len` index into: the batch's own, or a window's.
+    fn bytes_of(&self, m: &Meta) -> &[u8] {
+        match m.window {
+            0 => &self.data,
+            k => self.windows.get(k as usize - 1).map_or(&[][..], |w| w.bytes()),
+        }
+    }
+
     fn is_due(&self) -> bool {
         self.metas.len() >= BATCH_PACKETS || self.data.len() >= BATCH_BYTES || self.marks.len() >= BATCH_MARKS
     }
@@ -101,11 +110,15 @@ pub fn run_batch(w: &mut Worker, b: &Batch) {
             w.advance(b.marks[mi]);
             mi += 1;
         }
-        let bytes = match m.window {
-            0 => &b.data[..],
-            k => b.windows.get(k as usize - 1).map_or(&[][..], |w| w.bytes()),
-        };
-        let data = bytes
+        // The packet after next is asked for now, its headers first: in a mapped input nothing has
+        // brought its bytes into this core's cache.
+        if let Some(n) = b.metas.get(k + 2) {
+            let (bytes, off) = (b.bytes_of(n), n.off as usize);
+            prefetch(bytes, off);
+            prefetch(bytes, off + 64);
+        }
+        let data = b
+            .bytes_of(m)
             .get(m.off as usize..m.off as usize + m.len as usize)
             .unwrap_or(&[]);
         let p = PacketRef {
