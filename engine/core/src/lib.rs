@@ -266,8 +266,11 @@ pub fn run_offline(mut rc: RunConfig) -> Result<RunReport, RunError> {
                 std::thread::Builder::new()
                     .name(format!("weir-worker-{i}"))
                     .spawn(move || {
-                        for b in rx {
+                        for mut b in rx {
                             run_batch(&mut w, &b);
+                            // Let go of the input's windows now, not when the dispatcher reuses the batch:
+                            // batches waiting to be reused must not keep old windows mapped.
+                            b.windows.clear();
                             let _ = back.try_send(b);
                         }
                         w.finish();
