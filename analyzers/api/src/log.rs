@@ -75,6 +75,14 @@ impl Schema {
         }
     }
 
+    /// A log whose rows start with the connection's columns ([`CONN_PREFIX`]), then `extra`.
+    pub fn with_conn_prefix(path: &'static str, extra: &[Field]) -> Schema {
+        Schema {
+            path,
+            fields: CONN_PREFIX.iter().chain(extra).copied().collect(),
+        }
+    }
+
     /// The position of a column, by its Zeek name.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)

@@ -21,7 +21,7 @@ pub mod script;
 
 use interp::{ConnView, Events, Interp, InterpConfig, MsgInfo};
 use script::{Info, Script, Writer};
-use weir_api::log::{Field, FieldType, Schema, Value};
+use weir_api::log::{Field, FieldType, Schema, Value, CONN_PREFIX};
 use weir_api::{Analyzer, AnalyzerInfo, Context, Settings, Transport, Weird};
 
 /// The Zeek settings the analyzer accepts (`--set NAME=VALUE`), with Zeek's defaults from
@@ -67,13 +67,8 @@ const INTERVAL: FieldType = FieldType::Interval;
 /// `policy/protocols/dns/auth-addl`.
 pub fn schema(original_query: bool, auth_addl: bool) -> Schema {
     use FieldType::*;
-    let mut f = vec![
-        Field::new("ts", Time),
-        Field::new("uid", String),
-        Field::new("id.orig_h", Addr),
-        Field::new("id.orig_p", Port),
-        Field::new("id.resp_h", Addr),
-        Field::new("id.resp_p", Port),
+    let mut f = CONN_PREFIX.to_vec();
+    f.extend([
         Field::new("proto", Enum),
         Field::new("trans_id", Count),
         Field::new("rtt", Interval),
@@ -94,7 +89,7 @@ pub fn schema(original_query: bool, auth_addl: bool) -> Schema {
         Field::new("rejected", Bool),
         Field::new("opcode", Count),
         Field::new("opcode_name", String),
-    ];
+    ]);
     if original_query {
         f.push(Field::new("original_query", String));
     }

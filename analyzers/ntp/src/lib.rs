@@ -18,7 +18,7 @@
 pub mod fuzzing;
 
 use weir_api::analyzer::{Analyzer, AnalyzerInfo, Context, Settings, Transport};
-use weir_api::log::{ConnId, Field, FieldType, Schema, Value, CONN_PREFIX};
+use weir_api::log::{ConnId, Field, FieldType, Schema, Value};
 
 /// NTP's epoch (1900) in Unix time.
 const EPOCH_OFFSET: f64 = -2_208_988_800.0;
@@ -303,17 +303,12 @@ const PRIVATE_FIELDS: &[Field] = &[
     Field::new("data", String),
 ];
 
-/// A log's columns: the connection prefix, then `extra`.
-fn with_prefix(extra: &[Field]) -> Vec<Field> {
-    CONN_PREFIX.iter().chain(extra).copied().collect()
-}
-
 /// The logs: ntp, ntp_control, ntp_private.
 pub fn logs(_s: &Settings) -> Vec<Schema> {
     vec![
-        Schema::new("ntp", &with_prefix(NTP_FIELDS)),
-        Schema::new("ntp_control", &with_prefix(CONTROL_FIELDS)),
-        Schema::new("ntp_private", &with_prefix(PRIVATE_FIELDS)),
+        Schema::with_conn_prefix("ntp", NTP_FIELDS),
+        Schema::with_conn_prefix("ntp_control", CONTROL_FIELDS),
+        Schema::with_conn_prefix("ntp_private", PRIVATE_FIELDS),
     ]
 }
 
@@ -325,12 +320,34 @@ fn dotted(id: &[u8; 4], buf: &mut [u8; 15]) -> usize {
     15 - w.len()
 }
 
+/// Columns every NTP log starts with ([`NtpAnalyzer::log`]'s `head`), and the most any log has.
+const HEAD: usize = 8;
+const MOST: usize = HEAD + 11;
+
+/// One row of `stream`: `head`, then `body`.
+fn log_row(cx: &mut dyn Context, stream: &'static str, head: &[Option<Value<'_>>; HEAD], body: &[Option<Value<'_>>]) {
+    let mut row = [None; MOST];
+    row[..HEAD].copy_from_slice(head);
+    row[HEAD..HEAD + body.len()].copy_from_slice(body);
+    cx.log(stream, &row[..HEAD + body.len()]);
+}
+
 impl NtpAnalyzer {
     fn log(cx: &mut dyn Context, m: &Message<'_>) {
         let ts = cx.network_time();
         let id = ConnId::of(&cx.conn());
-        let p = id.prefix(ts);
-        let (v, mode) = (Some(Value::Count(m.version as u64)), Some(Value::Count(m.mode as u64)));
+        let [p0, p1, p2, p3, p4, p5] = id.prefix(ts);
+        // The columns every NTP log starts with: the connection's, then `version` and `mode`.
+        let head = [
+            p0,
+            p1,
+            p2,
+            p3,
+            p4,
+            p5,
+            Some(Value::Count(m.version as u64)),
+            Some(Value::Count(m.mode as u64)),
+        ];
         match m.body {
             Body::Std(s) => {
                 let mut buf = [0u8; 15];
@@ -340,15 +357,7 @@ impl NtpAnalyzer {
                     let n = dotted(s.ref_id, &mut buf);
                     &buf[..n]
                 };
-                let row: [Option<Value<'_>>; 19] = [
-                    p[0],
-                    p[1],
-                    p[2],
-                    p[3],
-                    p[4],
-                    p[5],
-                    v,
-                    mode,
+                let body = [
                     Some(Value::Count(s.stratum as u64)),
                     Some(Value::Interval(s.poll)),
                     Some(Value::Interval(s.precision)),
@@ -361,18 +370,10 @@ impl NtpAnalyzer {
                     Some(Value::Time(s.xmt_time)),
                     Some(Value::Count(s.num_exts)),
                 ];
-                cx.log("ntp", &row);
+                log_row(cx, "ntp", &head, &body);
             }
             Body::Control(k) => {
-                let row: [Option<Value<'_>>; 18] = [
-                    p[0],
-                    p[1],
-                    p[2],
-                    p[3],
-                    p[4],
-                    p[5],
-                    v,
-                    mode,
+                let body = [
                     Some(Value::Count(k.op_code as u64)),
                     Some(Value::Count(k.sequence as u64)),
                     Some(Value::Count(k.status as u64)),
@@ -384,18 +385,10 @@ impl NtpAnalyzer {
                     k.mac.map(|(key, _)| Value::Count(key as u64)),
                     k.mac.map(|(_, sum)| Value::Str(sum)),
                 ];
-                cx.log("ntp_control", &row);
+                log_row(cx, "ntp_control", &head, &body);
             }
             Body::Private(q) => {
-                let row: [Option<Value<'_>>; 14] = [
-                    p[0],
-                    p[1],
-                    p[2],
-                    p[3],
-                    p[4],
-                    p[5],
-                    v,
-                    mode,
+                let body = [
                     Some(Value::Count(q.req_code as u64)),
                     Some(Value::Count(q.sequence as u64)),
                     Some(Value::Count(q.implementation as u64)),
@@ -403,7 +396,7 @@ impl NtpAnalyzer {
                     Some(Value::Count(q.err as u64)),
                     q.data.map(Value::Str),
                 ];
-                cx.log("ntp_private", &row);
+                log_row(cx, "ntp_private", &head, &body);
             }
             Body::Other => {}
         }

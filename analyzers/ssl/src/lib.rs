@@ -30,7 +30,7 @@ pub mod x509;
 use session::{Action, Session, SslRow};
 use std::sync::Arc;
 use weir_api::analyzer::{Analyzer, AnalyzerInfo, Context, Probe, Settings, Transport};
-use weir_api::log::{Field, FieldType, Schema, Value};
+use weir_api::log::{Field, FieldType, Schema, Value, CONN_PREFIX};
 
 /// Settings of this analyzer (Zeek's names; `SSL::log_ja3` / `SSL::log_ja4` are weir's own flags).
 pub const SETTINGS: &[&str] = &[
@@ -235,13 +235,8 @@ const EXT_FIELDS: &[(&str, bool)] = &[
 /// option is set (files.zeek excludes them from the default filter otherwise); JA3/JA4 at the end.
 pub fn ssl_schema(cfg: &Config) -> Schema {
     use FieldType::*;
-    let mut f = vec![
-        Field::new("ts", Time),
-        Field::new("uid", String),
-        Field::new("id.orig_h", Addr),
-        Field::new("id.orig_p", Port),
-        Field::new("id.resp_h", Addr),
-        Field::new("id.resp_p", Port),
+    let mut f = CONN_PREFIX.to_vec();
+    f.extend([
         Field::new("version", String),
         Field::new("cipher", String),
         Field::new("curve", String),
@@ -253,7 +248,7 @@ pub fn ssl_schema(cfg: &Config) -> Schema {
         Field::new("ssl_history", String),
         Field::new("cert_chain_fps", Vector(&STRING)),
         Field::new("client_cert_chain_fps", Vector(&STRING)),
-    ];
+    ]);
     if cfg.log_server_subject_issuer {
         f.push(Field::new("subject", String));
         f.push(Field::new("issuer", String));

@@ -3,7 +3,7 @@
 
 use crate::config::EngineConfig;
 use crate::conn::{Conn, ConnCore, PendingWeird};
-use weir_api::log::{Field, FieldType, Schema, Value};
+use weir_api::log::{Field, FieldType, Schema, Value, CONN_PREFIX};
 use weir_decode::{DecodeWeird, WeirdScope as DScope};
 use weir_logs::{LogHandle, StreamId, WeirdEvent, WeirdName, WeirdPolicy, WeirdScope};
 
@@ -11,13 +11,8 @@ static STRING: FieldType = FieldType::String;
 
 /// conn.log's columns with base scripts (base/protocols/conn/main.zeek), in Zeek's order.
 pub fn conn_schema(community_id: bool) -> Schema {
-    let mut fields = vec![
-        Field::new("ts", FieldType::Time),
-        Field::new("uid", FieldType::String),
-        Field::new("id.orig_h", FieldType::Addr),
-        Field::new("id.orig_p", FieldType::Port),
-        Field::new("id.resp_h", FieldType::Addr),
-        Field::new("id.resp_p", FieldType::Port),
+    let mut fields = CONN_PREFIX.to_vec();
+    fields.extend([
         Field::new("proto", FieldType::Enum),
         Field::new("service", FieldType::String),
         Field::new("duration", FieldType::Interval),
@@ -34,7 +29,7 @@ pub fn conn_schema(community_id: bool) -> Schema {
         Field::new("resp_ip_bytes", FieldType::Count),
         Field::new("tunnel_parents", FieldType::Set(&STRING)),
         Field::new("ip_proto", FieldType::Count),
-    ];
+    ]);
     if community_id {
         // policy/protocols/conn/community-id-logging.zeek
         fields.push(Field::new("community_id", FieldType::String));

@@ -162,15 +162,9 @@ pub const IP_TUNNEL_TIMEOUT: f64 = 86400.0;
 
 /// tunnel.log's columns, typed as Zeek's baselines' `#types`.
 pub fn tunnel_log_schema() -> Schema {
-    Schema::new(
+    Schema::with_conn_prefix(
         "tunnel",
         &[
-            Field::new("ts", FieldType::Time),
-            Field::new("uid", FieldType::String),
-            Field::new("id.orig_h", FieldType::Addr),
-            Field::new("id.orig_p", FieldType::Port),
-            Field::new("id.resp_h", FieldType::Addr),
-            Field::new("id.resp_p", FieldType::Port),
             Field::new("tunnel_type", FieldType::Enum),
             Field::new("action", FieldType::Enum),
         ],
