@@ -80,11 +80,6 @@ impl Window {
         let at = (data.as_ptr() as usize).checked_sub(self.ptr as usize)?;
         (at.checked_add(data.len())? <= self.len).then_some(at)
     }
-
-    /// Offset in the file of [`Window::bytes`]`[0]`.
-    pub fn file_offset(&self) -> u64 {
-        self.file_offset
-    }
 }
 
 impl Drop for Window {

@@ -22,11 +22,9 @@ use std::sync::Arc;
 use weir_capture::mapped::prefetch;
 use weir_capture::Window;
 use weir_decode::frag::{self, Reassembler};
+use weir_decode::proto::TCP;
 use weir_decode::quick::tcp_tuple;
 use weir_decode::{decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, Transport};
-
-/// IP protocol number of TCP.
-const TCP: u8 = 6;
 
 /// Hash slots of a worker on a thread of its own, against worker 0's one (see `Dispatcher::shares`).
 /// Measured with 2 workers on the generated workload (bench/RESULTS.md, "Two workers"): 1, 2, 3 and 4
@@ -419,7 +417,7 @@ impl Dispatcher {
         }
         // The hash's high bits scaled to the slot count (a multiplication, where `%` is a division that
         // cost a fifth of the dispatcher's time per packet); `lane_hash` mixes every bit into them.
-        let slot = (u128::from(hash) * self.shares.len() as u128 >> 64) as usize;
+        let slot = ((u128::from(hash) * self.shares.len() as u128) >> 64) as usize;
         self.shares[slot] as usize
     }
 

@@ -11,7 +11,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use weir_api::Weird;
 
 /// IP protocol / IPv6 next-header numbers.
-pub(crate) mod proto {
+pub mod proto {
     pub const HOPOPTS: u8 = 0;
     pub const ICMP: u8 = 1;
     pub const TCP: u8 = 6;

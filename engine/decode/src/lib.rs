@@ -46,7 +46,7 @@ pub mod quick;
 pub mod tunnel;
 mod wifi;
 
-pub use ip::decode_ip;
+pub use ip::{decode_ip, proto};
 pub use link::{decode_frame, decode_frame_wire};
 
 /// A pcap link type (DLT / LINKTYPE value). Open: an unknown value is data, not an error.

@@ -9,7 +9,8 @@
 //! anything else (tunnels, fragments, ICMP and UDP, damaged headers) gets `None` and a full decode. The
 //! fuzz target `quick` holds it to that.
 
-use crate::{checksum, DecodeConfig, LinkType};
+use crate::ip::proto::TCP;
+use crate::{be16, checksum, DecodeConfig, LinkType};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A TCP segment's endpoints, as [`decode_frame_wire`](crate::decode_frame_wire) would find them.
@@ -26,11 +27,6 @@ const VLAN_TAG: usize = 4;
 const IPV4_MIN: usize = 20;
 const IPV6_HDR: usize = 40;
 const TCP_MIN: usize = 20;
-const TCP: u8 = 6;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
 
 /// More packet analyzers than the full decoder enters for any frame taken here (root, Ethernet, VLAN, IP):
 /// with a `PacketAnalyzer::max_depth` below this, leave the depth check to the full decoder.
