@@ -128,12 +128,19 @@ impl<R: Read> PcapReader<R> {
         }
         self.buf.resize(incl as usize, 0);
         self.inp.read_exact(&mut self.buf)?;
-        Ok(Some(Record {
-            ts_sec: u32_at(&r[0..4], self.swapped),
-            ts_frac: u32_at(&r[4..8], self.swapped),
-            orig_len: u32_at(&r[12..16], self.swapped),
-            data: &self.buf,
-        }))
+        Ok(Some(Record::new(&r, self.swapped, &self.buf)))
+    }
+}
+
+impl<'a> Record<'a> {
+    /// The record with the 16-byte header `h` and the captured bytes `data`.
+    fn new(h: &[u8; 16], swapped: bool, data: &'a [u8]) -> Record<'a> {
+        Record {
+            ts_sec: u32_at(&h[0..4], swapped),
+            ts_frac: u32_at(&h[4..8], swapped),
+            orig_len: u32_at(&h[12..16], swapped),
+            data,
+        }
     }
 }
 
@@ -196,33 +203,23 @@ pub fn scan_mapped(path: &std::path::Path) -> io::Result<Scan> {
     let f = std::fs::File::open(path)?;
     let map = Mapped::new(&f)?;
     let b = map.bytes();
-    let h = b
-        .get(..24)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "no file header"))?;
-    let swapped = match u32::from_le_bytes([h[0], h[1], h[2], h[3]]) {
-        0xa1b2_c3d4 | 0xa1b2_3c4d => false,
-        0xd4c3_b2a1 | 0x4d3c_b2a1 => true,
-        _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "not a legacy pcap file")),
-    };
+    // The file header, read as the streaming reader reads it.
+    let swapped = PcapReader::new(b)?.swapped;
     let mut s = Scan {
         monotonic: true,
         ..Scan::default()
     };
     let mut at = 24;
     while at < b.len() {
-        let r = b
+        let r: &[u8; 16] = b
             .get(at..at + 16)
+            .and_then(|r| r.try_into().ok())
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "truncated record header"))?;
         let incl = u32_at(&r[8..12], swapped) as usize;
         let data = b
             .get(at + 16..at + 16 + incl)
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "truncated record"))?;
-        s.touch(&Record {
-            ts_sec: u32_at(&r[0..4], swapped),
-            ts_frac: u32_at(&r[4..8], swapped),
-            orig_len: u32_at(&r[12..16], swapped),
-            data,
-        });
+        s.touch(&Record::new(r, swapped, data));
         at += 16 + incl;
     }
     Ok(s)

@@ -191,6 +191,14 @@ impl Input {
         }
     }
 
+    /// The current window of a mapped input.
+    fn window(&self) -> Option<&Arc<Window>> {
+        match &self.src {
+            Source::Mapped(m) => m.window(),
+            Source::Stream { .. } => None,
+        }
+    }
+
     /// Makes `n` bytes available at `data()[start..]` if the input has them; returns how many are
     /// available (less than `n` only at end of input). `n` is bounded by the callers' limits.
     fn fill(&mut self, n: usize) -> io::Result<usize> {
@@ -239,9 +247,10 @@ impl Input {
 
     /// Asks for every cache line up to [`PREFETCH_DISTANCE`] bytes ahead of the reader not asked for yet
     /// (on average a packet's worth per packet). Without it, a reader that only looks at headers (the
-    /// dispatcher, with worker threads) waits for memory at every record header.
+    /// dispatcher, with worker threads) waits for memory at every record header. (Streams: nothing.)
     fn prefetch_ahead(&mut self) {
-        let data = self.data();
+        let Some(w) = self.window() else { return };
+        let data = w.bytes();
         let upto = (self.start + PREFETCH_DISTANCE).min(data.len());
         let mut at = self.prefetched.max(self.start + 64) & !63;
         while at < upto {
@@ -473,15 +482,10 @@ impl PcapReader {
         };
         match res {
             Ok(Some(p)) => {
-                if matches!(self.input.src, Source::Mapped(_)) {
-                    self.input.prefetch_ahead();
-                }
+                self.input.prefetch_ahead();
                 let start = self.input.start - p.len;
                 let data = &self.input.data()[start..start + p.caplen as usize];
-                let window = match &self.input.src {
-                    Source::Mapped(m) => m.window(),
-                    Source::Stream { .. } => None,
-                };
+                let window = self.input.window();
                 Ok(Some(RawPacket {
                     ts: p.tv_sec as f64 + p.tv_usec as f64 / 1e6,
                     tv_sec: p.tv_sec,
