@@ -27,10 +27,11 @@ use weir_decode::quick::tcp_tuple;
 use weir_decode::{decode_frame_wire, decode_ip, DecodeWeird, Decoded, LinkMeta, LinkType, Stop, Transport};
 
 /// Hash slots of a worker on a thread of its own, against worker 0's one (see `Dispatcher::shares`).
-/// Measured with 2 workers on the generated workload (bench/RESULTS.md, "Two workers"): 1, 2, 3 and 4
-/// slots gave 0.66/0.81, 0.66/0.79, 0.63/0.76 and 0.76/0.73 s (conn only / all analyzers); 3 is the
-/// best compromise, since the reading thread's own share of the work is larger with analyzers off.
-const THREAD_WORKER_SLOTS: usize = 3;
+/// Chosen so that, with 2 workers on the generated workload, both threads execute about as many
+/// instructions (callgrind, 100,000 packets): with 2 slots the reading thread and worker 1 run 200 M
+/// and 196 M instructions with analyzers off, 243 M and 276 M with all of them (3 slots: 170 M / 227 M
+/// and 199 M / 320 M). Timed runs agree (bench/RESULTS.md, "Two workers").
+const THREAD_WORKER_SLOTS: usize = 2;
 
 /// Packets per batch before it is sent.
 const BATCH_PACKETS: usize = 256;
@@ -39,6 +40,9 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// Clock marks a batch may hold before it is sent even without packets, so an idle worker's clock
 /// keeps moving and the batch stays small.
 const BATCH_MARKS: usize = 4096;
+/// Clock marks between the reading thread's reports of worker 0's and the carrier's progress to the
+/// run-wide registry ([`crate::ordered::Registry`]).
+const SYNC_MARKS: u32 = 64;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Meta {
@@ -189,6 +193,8 @@ pub struct Dispatcher {
     window: Option<Arc<Window>>,
     pub seq: u64,
     pub frag_scratch: Vec<u8>,
+    /// Marks since worker 0 and the carrier last told the run-wide registry how far they are.
+    unsynced_marks: u32,
 }
 
 impl Dispatcher {
@@ -221,6 +227,7 @@ impl Dispatcher {
             window: None,
             seq: 0,
             frag_scratch: Vec::new(),
+            unsynced_marks: 0,
         }
     }
 
@@ -439,8 +446,15 @@ impl Dispatcher {
                 local.advance(now);
                 carrier.advance(now);
                 // Events before `now` are all out of these two (the packets at `now` are still to come).
-                local.sync_run_state(now);
-                carrier.sync_run_state(now);
+                // Said every SYNC_MARKS marks, not at every one (a store and a look at every source's
+                // progress per packet): saying it later only delays when the run-wide events of all
+                // threads are applied, never their order.
+                self.unsynced_marks += 1;
+                if self.unsynced_marks >= SYNC_MARKS {
+                    self.unsynced_marks = 0;
+                    local.sync_run_state(now);
+                    carrier.sync_run_state(now);
+                }
                 for i in 0..current.len() {
                     current[i].marks.push(now);
                     if current[i].marks.len() >= BATCH_MARKS {

@@ -13,7 +13,7 @@
 use crate::logs::WeirdOut;
 use crate::tunnels::{ActiveTunnels, TunnelEvent};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use weir_logs::StreamId;
 
@@ -156,8 +156,11 @@ impl Book {
 pub struct Registry {
     /// Per source: every event with a network time before this (an `f64`'s bits) has been submitted.
     progress: Vec<AtomicU64>,
-    /// Events are waiting (sources with nothing to submit then still try to apply them).
-    waiting: AtomicBool,
+    /// The network time of the earliest event waiting (an `f64`'s bits; infinity when none): a source
+    /// takes the lock to apply events only when every source has got past it, not on every call while
+    /// events wait for a slower source (that was a lock, a sort and a scan per packet on the reading
+    /// thread).
+    earliest: AtomicU64,
     state: Mutex<RegistryState>,
 }
 
@@ -174,7 +177,7 @@ impl Registry {
             progress: (0..sources)
                 .map(|_| AtomicU64::new(f64::NEG_INFINITY.to_bits()))
                 .collect(),
-            waiting: AtomicBool::new(false),
+            earliest: AtomicU64::new(f64::INFINITY.to_bits()),
             state: Mutex::new(RegistryState {
                 pending: Vec::new(),
                 run: RunState::default(),
@@ -187,17 +190,30 @@ impl Registry {
     /// than network time `upto`. Cheap when there is nothing to do: no lock is taken.
     fn submit(&self, source: usize, events: &mut Vec<(EventKey, Event)>, upto: f64) {
         if !events.is_empty() {
+            let first = events.iter().map(|(k, _)| k.t).fold(f64::INFINITY, f64::min);
             let mut st = self.lock();
             st.pending.append(events);
-            self.waiting.store(true, Ordering::Release);
+            // Under the lock, as apply_ready sets it: `earliest` matches `pending` whenever the lock is free.
+            let earliest = f64::from_bits(self.earliest.load(Ordering::Acquire)).min(first);
+            self.earliest.store(earliest.to_bits(), Ordering::Release);
         }
         if let Some(p) = self.progress.get(source) {
             p.store(upto.to_bits(), Ordering::Release);
         }
-        if self.waiting.load(Ordering::Acquire) {
+        // Applied only once something is ready (every source past the earliest waiting event); an
+        // earlier value read here only delays that to a later call, or to `finish`.
+        if f64::from_bits(self.earliest.load(Ordering::Acquire)) < self.progress_min() {
             let mut st = self.lock();
             self.apply_ready(&mut st);
         }
+    }
+
+    /// Every source has submitted all its events before this network time.
+    fn progress_min(&self) -> f64 {
+        self.progress
+            .iter()
+            .map(|p| f64::from_bits(p.load(Ordering::Acquire)))
+            .fold(f64::INFINITY, f64::min)
     }
 
     /// Every source has finished: applies what is left and flushes the rows.
@@ -216,11 +232,7 @@ impl Registry {
     }
 
     fn apply_ready(&self, st: &mut RegistryState) {
-        let upto = self
-            .progress
-            .iter()
-            .map(|p| f64::from_bits(p.load(Ordering::Acquire)))
-            .fold(f64::INFINITY, f64::min);
+        let upto = self.progress_min();
         // Stable: events with equal keys keep their source's order (a chain registers outermost first).
         st.pending
             .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(core::cmp::Ordering::Equal));
@@ -229,7 +241,8 @@ impl Registry {
         for (k, ev) in pending.drain(..n) {
             run.apply(&k, ev, out);
         }
-        self.waiting.store(!pending.is_empty(), Ordering::Release);
+        let earliest = pending.first().map_or(f64::INFINITY, |(k, _)| k.t);
+        self.earliest.store(earliest.to_bits(), Ordering::Release);
     }
 }
 
