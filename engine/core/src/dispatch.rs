@@ -288,10 +288,9 @@ impl Dispatcher {
                 return &[];
             }
         }
-        let cfg = Arc::clone(&self.cfg);
         let mut d = Decoded::default();
         self.weirds.clear();
-        let res = decode_frame_wire(&cfg.decode, link, data, wire_len as usize, &mut d, &mut self.weirds);
+        let res = decode_frame_wire(&self.cfg.decode, link, data, wire_len as usize, &mut d, &mut self.weirds);
         let rest = d.amsdu_rest;
         let now = self.now;
         if res.is_err() {
@@ -323,7 +322,7 @@ impl Dispatcher {
                 ..Decoded::default()
             };
             let mut quiet = Vec::new();
-            let decoded = decode_ip(&cfg.decode, &datagram, &mut d2, &mut quiet);
+            let decoded = decode_ip(&self.cfg.decode, &datagram, &mut d2, &mut quiet);
             let len = datagram.len() as u32;
             if decoded.is_ok() && self.carries_tunnel(&d2) {
                 let p = PacketRef {

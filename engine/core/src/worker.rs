@@ -195,7 +195,7 @@ impl Worker {
 
     /// Analyzer timers due at `now` (Zeek's `ADD_ANALYZER_TIMER`). True = remove the connection.
     fn fire_analyzer_timers(&mut self, r: ConnRef, now: f64) -> bool {
-        let cfg = Arc::clone(&self.cfg);
+        let cfg = &*self.cfg;
         let c = self.flows.get_mut(r);
         if !c
             .analysis
@@ -244,7 +244,7 @@ impl Worker {
 
     /// Processes one packet (network time must already have been advanced to `p.now`).
     pub fn packet(&mut self, p: &PacketRef<'_>) {
-        let cfg = Arc::clone(&self.cfg);
+        let cfg = &*self.cfg;
         let mut d = Decoded::default();
         self.weirds_buf.clear();
         if let Some(inner) = p.inner {
@@ -488,12 +488,12 @@ impl Worker {
         p: &PacketRef<'_>,
         step: impl FnOnce(&EngineConfig, &mut WorkerTunnelState<'_>, &mut Vec<DecodeWeird>) -> Option<usize>,
     ) -> Option<usize> {
-        let cfg = Arc::clone(&self.cfg);
+        let cfg = &*self.cfg;
         let mut weirds = core::mem::take(&mut self.weirds_buf);
         weirds.clear();
         let r = {
             let mut st = WorkerTunnelState { flows: &mut self.flows };
-            step(&cfg, &mut st, &mut weirds)
+            step(cfg, &mut st, &mut weirds)
         };
         for w in &weirds {
             self.out.decode_weird(p.now, w);
@@ -549,7 +549,6 @@ impl Worker {
     /// One level's packet: find or create its connection and analyse the packet on it (Zeek's
     /// `IPBasedAnalyzer::AnalyzePacket` and the transport analyzers). Returns the connection.
     fn conn_level(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, level: usize, parent: Option<Uid>) -> Option<ConnRef> {
-        let cfg = Arc::clone(&self.cfg);
         self.last_new = None;
         self.states.book.at.level = level as u8;
         let (Some(ip), Some(tr)) = (d.ip, d.transport) else {
@@ -576,7 +575,7 @@ impl Worker {
                     (ConnKind::Tcp(_), Transport::Tcp(t)) => {
                         let c = self.flows.get_mut(r);
                         let ConnKind::Tcp(s) = &mut c.kind else { unreachable!() };
-                        let reuse = s.is_reuse(&mut c.core, p.ts, t, &cfg.tcp);
+                        let reuse = s.is_reuse(&mut c.core, p.ts, t, &self.cfg.tcp);
                         if reuse {
                             // The weird belongs to the old connection, logged with it.
                             self.flush_weirds(r, p.now);
@@ -594,6 +593,8 @@ impl Worker {
             }
         };
 
+        // Borrowed, not cloned: an `Arc` clone is two atomic operations per packet.
+        let cfg = &*self.cfg;
         let c = self.flows.get_mut(r);
         // Zeek's set_conn at new_connection, and Connection::CheckEncapsulation for existing ones: a
         // change of encapsulation raises tunnel_changed (the new innermost uid joins tunnel_parents, the
