@@ -142,6 +142,14 @@ impl FlowTable {
         }
     }
 
+    /// Whether [`FlowTable::next_due`] may find a connection at `now`: the earliest entry of the timer
+    /// queue is at or before it (an entry left by a rescheduled or removed connection counts too, so
+    /// this is never false when a timer is due).
+    #[inline]
+    pub fn timer_due(&self, now: f64) -> bool {
+        self.timers.peek().is_some_and(|t| t.at <= now)
+    }
+
     /// The next connection with a timer due at or before `now`, if any. The caller fires its timers,
     /// then calls [`FlowTable::reschedule`] or [`FlowTable::remove`].
     pub fn next_due(&mut self, now: f64) -> Option<ConnRef> {

@@ -174,12 +174,22 @@ impl Worker {
     }
 
     /// Advances network time to `now`, firing every timer due (Zeek's `expire_timers` before each packet).
+    /// Inlined: it runs at every clock mark (with several workers, every worker sees every mark), and at
+    /// almost all of them nothing is due, which a look at the timer queue's head tells.
+    #[inline]
     pub fn advance(&mut self, now: f64) {
         if now > self.now {
             self.now = now;
         }
         let now = self.now;
         self.states.book.at = EventKey::at(now, PHASE_TIMERS);
+        if self.flows.timer_due(now) {
+            self.fire_timers(now);
+        }
+    }
+
+    #[inline(never)]
+    fn fire_timers(&mut self, now: f64) {
         while let Some(r) = self.flows.next_due(now) {
             let mut remove = fire_conn_timers(self.flows.get_mut(r), now, &self.cfg);
             if !remove {
@@ -228,12 +238,18 @@ impl Worker {
 
     /// After the packet (if any) processed at network time `now`: scheduled measurements that are due
     /// (Zeek runs the event after the packet, so its counters include it).
+    #[inline]
     pub fn after(&mut self, now: f64) {
+        if self.loss.as_ref().is_some_and(|s| s.next_deadline().is_some_and(|d| d <= now)) {
+            self.measure_loss(now);
+        }
+    }
+
+    #[inline(never)]
+    fn measure_loss(&mut self, now: f64) {
         if let Some(s) = self.loss.as_mut() {
-            if s.next_deadline().is_some_and(|d| d <= now) {
-                let rows = s.after_packet(now, &self.budget.gaps);
-                self.loss_rows.extend(rows);
-            }
+            let rows = s.after_packet(now, &self.budget.gaps);
+            self.loss_rows.extend(rows);
         }
     }
 

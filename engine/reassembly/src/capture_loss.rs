@@ -204,6 +204,7 @@ impl Scheduler {
     }
 
     /// The earliest pending measurement time.
+    #[inline]
     pub fn next_deadline(&self) -> Option<f64> {
         self.pending.iter().map(|p| p.at).reduce(f64::min)
     }
