@@ -276,6 +276,9 @@ impl Dispatcher {
             self.push_mark(prev, now);
         }
         let threads = matches!(self.lanes, Lanes::Threads { .. });
+        // The lane of a plain TCP segment, from its headers alone (the full decode finds the same
+        // endpoints: the fuzz target `quick` holds tcp_tuple to that).
+        let mut quick_lane = None;
         if let Some(t) = threads
             .then(|| tcp_tuple(&self.cfg.decode, link, data, wire_len as usize))
             .flatten()
@@ -287,6 +290,7 @@ impl Dispatcher {
                 self.enqueue(lane, ts, seq, link, data, wire_len, None, None);
                 return &[];
             }
+            quick_lane = Some(lane);
         }
         let mut d = Decoded::default();
         self.weirds.clear();
@@ -365,7 +369,7 @@ impl Dispatcher {
             self.weirds = weirds;
             return rest;
         }
-        let lane = self.lane_of(&d);
+        let lane = quick_lane.unwrap_or_else(|| self.lane_of(&d));
         if let (0, Lanes::Threads { local, .. }) = (lane, &mut self.lanes) {
             local.packet_decoded(&p, Ok(()), &d, &self.weirds);
             return rest;
