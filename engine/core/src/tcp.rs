@@ -569,14 +569,21 @@ impl TcpSession {
         }
     }
 
-    /// What endpoint `k`'s reassembler needs to know of the TCP state (Zeek reads it through the
-    /// endpoint, its peer and the adapter).
+    /// Whether endpoint `k` has sent a FIN or is closed or reset: before that, its reassembler's
+    /// `check_eof` cannot report its end.
+    pub fn may_be_at_eof(&self, k: usize) -> bool {
+        let e = &self.ep[k];
+        e.fin_cnt > 0 || matches!(e.state, Closed | Reset)
+    }
+
     /// [`EndpointInfo::fin_seq`](weir_reassembly::EndpointInfo::fin_seq) of endpoint `k`.
     pub fn fin_seq(&self, k: usize) -> Option<u64> {
         let e = &self.ep[k];
         (e.fin_cnt > 0).then_some(e.fin_seq)
     }
 
+    /// What endpoint `k`'s reassembler needs to know of the TCP state (Zeek reads it through the
+    /// endpoint, its peer and the adapter).
     pub fn endpoint_info(&self, k: usize) -> weir_reassembly::EndpointInfo {
         fn st(s: EndpointState) -> weir_reassembly::TcpState {
             use weir_reassembly::TcpState as T;

@@ -1236,18 +1236,23 @@ fn stream_reassembled(
         });
     }
     // Endpoint i's view, after the peer's ACK processing (peer_has_undelivered) and unchanged until
-    // `finish`: the reassembler and the analyzers' callbacks do not touch the session's endpoints.
-    let info = s.endpoint_info(i);
-    if pr.stream_ok {
+    // `finish`: the reassembler and the analyzers' callbacks do not touch the session's endpoints. Built
+    // only when something reads it: data to add, a close to carry out or defer, or an endpoint that may
+    // be at its end (`check_eof` does nothing before a FIN, a close or a reset). A bare ACK in an open
+    // connection, a third of all packets, needs none of them.
+    if pr.stream_ok || close.is_some() || s.may_be_at_eof(i) {
+        let info = s.endpoint_info(i);
+        if pr.stream_ok {
+            step(s, i, &info, core, &mut analysis, &mut |r, info, cb| {
+                r.data_sent(rcfg, budget, info, pr.rel_data_seq, len as u64, data, &mut |ev| cb(ev));
+            });
+        }
         step(s, i, &info, core, &mut analysis, &mut |r, info, cb| {
-            r.data_sent(rcfg, budget, info, pr.rel_data_seq, len as u64, data, &mut |ev| cb(ev));
+            r.check_eof(info, &mut |ev| cb(ev))
         });
+        let pending = close.is_some() && s.reasm.as_deref().is_some_and(|r| r[i].data_pending(&info));
+        s.finish(core, close, pending, &cfg.tcp);
     }
-    step(s, i, &info, core, &mut analysis, &mut |r, info, cb| {
-        r.check_eof(info, &mut |ev| cb(ev))
-    });
-    let pending = s.reasm.as_deref().is_some_and(|r| r[i].data_pending(&info));
-    s.finish(core, close, pending, &cfg.tcp);
     for k in [i, p] {
         if eof[k] {
             let info = s.endpoint_info(k);
