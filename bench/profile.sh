@@ -47,7 +47,6 @@ stages=(
     "1|read the record (mapped)|weir_capture::reader::PcapReader::next_packet"
     "1|one packet, all of it|weir_engine::dispatch::Dispatcher::packet"
     "2|decode link, IP, transport|weir_decode::link::decode_frame_wire"
-    "2|timers (network time moves)|weir_engine::worker::Worker::advance"
     "2|connection level|weir_engine::worker::Worker::conn_level"
     "3|transport checksum|weir_decode::checksum::transport_ok"
     "3|TCP state machine|weir_engine::tcp::TcpSession::process"
@@ -75,7 +74,8 @@ echo
 echo "## Instructions per packet, one worker (callgrind, $PACKETS packets, weir-gen --seed 1 --connections 1000)"
 echo
 echo "Nested rows are parts of the row above; - : never called. Functions the compiler inlined into their"
-echo "callers (the flow table's lookup and timer upkeep, in conn_level) count in their caller's row."
+echo "callers (the flow table's lookup and timer upkeep in conn_level, the clock's advance in"
+echo "Dispatcher::packet) count in their caller's row."
 echo
 echo "| stage | --analyzers none | --analyzers all |"
 echo "|---|---:|---:|"
