@@ -513,7 +513,18 @@ impl PcapReader {
         CaptureError::new(&self.name, offset, kind, message)
     }
 
+    /// Inlined where `n` bytes are already there (every record but the first of each window); the
+    /// rest, with its error formatting, is a call.
+    #[inline]
     fn fill(&mut self, n: usize) -> Result<usize, CaptureError> {
+        if self.input.end - self.input.start >= n {
+            return Ok(n);
+        }
+        self.fill_more(n)
+    }
+
+    #[inline(never)]
+    fn fill_more(&mut self, n: usize) -> Result<usize, CaptureError> {
         self.input.fill(n).map_err(|e| {
             let mut err = self.err(self.input.offset, ErrorKind::Io, format!("read error: {e}"));
             err.source = Some(e);

@@ -567,7 +567,8 @@ impl Worker {
     fn conn_level(&mut self, p: &PacketRef<'_>, d: &Decoded<'_>, level: usize, parent: Option<Uid>) -> Option<ConnRef> {
         self.last_new = None;
         self.states.book.at.level = level as u8;
-        let (Some(ip), Some(tr)) = (d.ip, d.transport) else {
+        // Borrowed, not copied out of `d` (the IP packet and transport headers are a few hundred bytes).
+        let (Some(ip), Some(tr)) = (&d.ip, &d.transport) else {
             return None;
         };
         if !makes_connection(ip.proto) {
@@ -585,9 +586,9 @@ impl Worker {
         let key = ConnKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
 
         let r = match self.flows.find(&key) {
-            None => self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr, level),
+            None => self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, tr, level),
             Some(r) => {
-                let reuse = match (&mut self.flows.get_mut(r).kind, &tr) {
+                let reuse = match (&mut self.flows.get_mut(r).kind, tr) {
                     (ConnKind::Tcp(_), Transport::Tcp(t)) => {
                         let c = self.flows.get_mut(r);
                         let ConnKind::Tcp(s) = &mut c.kind else { unreachable!() };
@@ -602,7 +603,7 @@ impl Worker {
                 };
                 if reuse {
                     self.remove_and_log(r);
-                    self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, &tr, level)
+                    self.new_conn(p, key, ip.src, sport, ip.dst, dport, ip.proto, tr, level)
                 } else {
                     r
                 }
@@ -643,7 +644,7 @@ impl Worker {
         c.core.tunnel_last_dir = if is_orig { 1 } else { 2 };
         // ConnSize adds Zeek's `IP_Hdr::TotalLen()`, the header's own length field: 0 for a segment whose
         // length was zeroed by segmentation offload (which the decoder otherwise measures from the capture).
-        let ip_len = header_total_len(&ip);
+        let ip_len = header_total_len(ip);
         // Zeek's payload length, from the IP length fields; 0 means segmentation offload, use what we have.
         let ip_payload_len = (ip.total_len as i64 - ip.hdr_len as i64).max(0);
         let captured = ip.payload.len() as i64;
@@ -664,12 +665,12 @@ impl Worker {
                     c.core.weird(Weird::bad_TCP_header_len, None, WeirdSource::Tcp);
                 } else if len < 0 || caplen < 0 {
                     c.core.weird(Weird::truncated_header, None, WeirdSource::Tcp);
-                } else if !skip_cksum && caplen >= len && !checksum::transport_ok(&ip) {
+                } else if !skip_cksum && caplen >= len && !checksum::transport_ok(ip) {
                     c.core.weird(Weird::bad_TCP_checksum, None, WeirdSource::Tcp);
                     s.checksum_error(&mut c.core, is_orig);
                 } else {
                     let seg = Segment {
-                        tcp: &t,
+                        tcp: t,
                         len,
                         caplen,
                         now: p.ts,
@@ -685,7 +686,7 @@ impl Worker {
                     let close = pr.take_close();
                     let flip = if s.reasm.is_some() {
                         stream_reassembled(
-                            &cfg,
+                            cfg,
                             &mut self.budget,
                             &mut self.out,
                             &mut self.states,
@@ -742,7 +743,7 @@ impl Worker {
                 if validate && u.checksum == 0 && cfg.vxlan_ports.contains(&u.dst_port) {
                     validate = false;
                 }
-                let bad = validate && !(ip.version == 4 && u.checksum == 0) && !checksum::transport_ok(&ip);
+                let bad = validate && !(ip.version == 4 && u.checksum == 0) && !checksum::transport_ok(ip);
                 if bad {
                     c.core.weird(Weird::bad_UDP_checksum, None, WeirdSource::Udp);
                     if is_orig {
@@ -796,13 +797,13 @@ impl Worker {
             }
             (ConnKind::Icmp(st), Transport::Icmp(i)) => {
                 let len = if ip_payload_len == 0 { captured } else { ip_payload_len };
-                if !skip_cksum && captured >= len && !checksum::transport_ok(&ip) {
+                if !skip_cksum && captured >= len && !checksum::transport_ok(ip) {
                     c.core.weird(Weird::bad_ICMP_checksum, None, WeirdSource::Icmp);
                 } else {
                     c.core.last_time = p.ts;
                     st.update_length(is_orig, len - 8);
                     if i.v6 {
-                        icmp6_weirds(&mut c.core, &i);
+                        icmp6_weirds(&mut c.core, i);
                     }
                     if captured >= len {
                         c.core.count_packet(is_orig, ip_len);

@@ -176,6 +176,13 @@ impl BlockMap {
         }
     }
 
+    /// Whether data starting at `seq` may overlap a held block: something is held and `seq` does not
+    /// start right after the last block (in-order data).
+    #[inline]
+    pub(crate) fn may_overlap(&self, seq: u64) -> bool {
+        self.values().next_back().is_some_and(|last| seq != last.upper)
+    }
+
     pub(crate) fn iter(&self) -> Iter<'_> {
         self.range(..)
     }

@@ -768,7 +768,9 @@ impl Reassembler {
         }
     }
 
-    /// Zeek's `Reassembler::CheckOverlap`.
+    /// Zeek's `Reassembler::CheckOverlap`, called when [`BlockMap::may_overlap`] says it can find one
+    /// (nothing held, as the old blocks by default, and in-order data need no call).
+    #[inline(never)]
     fn check_overlap<F: FnMut(Event<'_>)>(
         cfg: &Config,
         info: &EndpointInfo,
@@ -777,10 +779,6 @@ impl Reassembler {
         data: &[u8],
         out: &mut F,
     ) {
-        let Some(last) = list.values().next_back() else { return };
-        if seq == last.upper {
-            return;
-        }
         let upper = seq + data.len() as u64;
         let start = list.range(..=seq).next_back().map(|(&k, _)| k).unwrap_or(0);
         for (&bseq, b) in list.range(start..) {
@@ -822,11 +820,15 @@ impl Reassembler {
             return;
         }
         let upper = seq + data.len() as u64;
-        Self::check_overlap(cfg, info, &self.old_blocks, seq, data, out);
+        if self.old_blocks.may_overlap(seq) {
+            Self::check_overlap(cfg, info, &self.old_blocks, seq, data, out);
+        }
         if upper <= self.trim_seq {
             return;
         }
-        Self::check_overlap(cfg, info, &self.blocks, seq, data, out);
+        if self.blocks.may_overlap(seq) {
+            Self::check_overlap(cfg, info, &self.blocks, seq, data, out);
+        }
         if seq < self.trim_seq {
             let old = (self.trim_seq - seq) as usize;
             data = &data[old..];
