@@ -25,6 +25,8 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mapped;
+#[cfg(feature = "gzip")]
+pub mod owned;
 mod reader;
 
 pub use mapped::Window;

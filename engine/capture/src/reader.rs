@@ -107,6 +107,12 @@ impl CaptureError {
             source: None,
         }
     }
+    /// A file that cannot be opened.
+    pub(crate) fn cannot_open(file: &str, e: io::Error) -> CaptureError {
+        let mut err = CaptureError::new(file, 0, ErrorKind::Io, format!("cannot open: {e}"));
+        err.source = Some(e);
+        err
+    }
     /// The input's name (the path, or `-` for stdin).
     pub fn file(&self) -> &str {
         &self.file
@@ -382,12 +388,7 @@ impl PcapReader {
         if path == "-" {
             return PcapReader::from_reader("-", Box::new(io::stdin()));
         }
-        let io_err = |e: io::Error| {
-            let mut err = CaptureError::new(path, 0, ErrorKind::Io, format!("cannot open: {e}"));
-            err.source = Some(e);
-            err
-        };
-        let f = File::open(path).map_err(io_err)?;
+        let f = File::open(path).map_err(|e| CaptureError::cannot_open(path, e))?;
         let total = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
         let input = match map.then(|| MappedFile::new(&f)).flatten() {
             Some(m) => Input::new(Source::Mapped(m)),

@@ -16,31 +16,10 @@ pub fn corpus() -> PathBuf {
 }
 
 /// One captured frame: time, link type, bytes.
-pub struct Frame {
-    pub ts: f64,
-    pub link: u32,
-    pub data: Vec<u8>,
-}
+pub use weir_capture::owned::OwnedPacket as Frame;
 
 pub fn read_trace(path: &Path) -> Vec<Frame> {
-    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let input: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(f))
-    } else {
-        Box::new(f)
-    };
-    // weir's own reader (as `weir -r` reads): what precedes damage is kept.
-    let mut r = weir_capture::PcapReader::from_reader(&path.display().to_string(), input)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut frames = Vec::new();
-    while let Ok(Some(p)) = r.next_packet() {
-        frames.push(Frame {
-            ts: p.ts,
-            link: p.link.0,
-            data: p.data.to_vec(),
-        });
-    }
-    frames
+    weir_capture::owned::read_file(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A transport payload pulled out of a trace (after fragment reassembly and the checksum check).

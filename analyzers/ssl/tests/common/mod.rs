@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use weir_api::analyzer::{Analyzer, ConnInfo, Context, Probe, Settings, Transport};
@@ -14,12 +13,7 @@ use weir_api::Weird;
 use weir_decode::{decode_frame_wire, DecodeConfig, Decoded, LinkType};
 
 /// One captured packet.
-pub struct Pkt {
-    pub ts: f64,
-    pub link: u32,
-    pub wire_len: usize,
-    pub data: Vec<u8>,
-}
+pub use weir_capture::owned::OwnedPacket as Pkt;
 
 /// `testdata/zeek/traces` of the workspace, if present.
 pub fn traces_dir() -> Option<PathBuf> {
@@ -29,28 +23,7 @@ pub fn traces_dir() -> Option<PathBuf> {
 
 /// Reads a pcap or pcapng file (optionally gzipped). Unreadable tails are ignored.
 pub fn read_trace(path: &Path) -> Vec<Pkt> {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    let input: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::GzDecoder::new(f))
-    } else {
-        Box::new(f)
-    };
-    // weir's own reader (as `weir -r` reads): what precedes damage is kept.
-    let Ok(mut r) = weir_capture::PcapReader::from_reader(&path.display().to_string(), input) else {
-        return Vec::new();
-    };
-    let mut pkts = Vec::new();
-    while let Ok(Some(p)) = r.next_packet() {
-        pkts.push(Pkt {
-            ts: p.ts,
-            link: p.link.0,
-            wire_len: p.wire_len as usize,
-            data: p.data.to_vec(),
-        });
-    }
-    pkts
+    weir_capture::owned::read_file(path).unwrap_or_default()
 }
 
 /// Everything one run (one `zeek -r trace`) wrote.
