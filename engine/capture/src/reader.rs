@@ -206,11 +206,18 @@ impl Input {
     }
 
     /// Makes `n` bytes available at `data()[start..]` if the input has them; returns how many are
-    /// available (less than `n` only at end of input). `n` is bounded by the callers' limits.
+    /// available (less than `n` only at end of input). `n` is bounded by the callers' limits. Inlined
+    /// where the bytes are already there (every record but the first of each window or buffer-full).
+    #[inline]
     fn fill(&mut self, n: usize) -> io::Result<usize> {
         if self.end - self.start >= n {
             return Ok(n);
         }
+        self.fill_more(n)
+    }
+
+    #[inline(never)]
+    fn fill_more(&mut self, n: usize) -> io::Result<usize> {
         match &mut self.src {
             Source::Stream { r, buf } => {
                 if self.start + n > buf.len() && self.start > 0 {
@@ -514,23 +521,17 @@ impl PcapReader {
         CaptureError::new(&self.name, offset, kind, message)
     }
 
-    /// Inlined where `n` bytes are already there (every record but the first of each window); the
-    /// rest, with its error formatting, is a call.
     #[inline]
     fn fill(&mut self, n: usize) -> Result<usize, CaptureError> {
-        if self.input.end - self.input.start >= n {
-            return Ok(n);
-        }
-        self.fill_more(n)
+        self.input.fill(n).map_err(|e| self.read_error(e))
     }
 
+    #[cold]
     #[inline(never)]
-    fn fill_more(&mut self, n: usize) -> Result<usize, CaptureError> {
-        self.input.fill(n).map_err(|e| {
-            let mut err = self.err(self.input.offset, ErrorKind::Io, format!("read error: {e}"));
-            err.source = Some(e);
-            err
-        })
+    fn read_error(&self, e: io::Error) -> CaptureError {
+        let mut err = self.err(self.input.offset, ErrorKind::Io, format!("read error: {e}"));
+        err.source = Some(e);
+        err
     }
 
     /// Makes exactly `n` bytes available or fails with a truncation error that says what was cut.
