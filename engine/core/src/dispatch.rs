@@ -294,7 +294,14 @@ impl Dispatcher {
         }
         let mut d = Decoded::default();
         self.weirds.clear();
-        let res = decode_frame_wire(&self.cfg.decode, link, data, wire_len as usize, &mut d, &mut self.weirds);
+        let res = decode_frame_wire(
+            &self.cfg.decode,
+            link,
+            data,
+            wire_len as usize,
+            &mut d,
+            &mut self.weirds,
+        );
         let rest = d.amsdu_rest;
         let now = self.now;
         if res.is_err() {

@@ -240,7 +240,8 @@ impl Worker {
     /// (Zeek runs the event after the packet, so its counters include it).
     #[inline]
     pub fn after(&mut self, now: f64) {
-        if self.loss.as_ref().is_some_and(|s| s.next_deadline().is_some_and(|d| d <= now)) {
+        let due = self.loss.as_ref().and_then(|s| s.next_deadline());
+        if due.is_some_and(|d| d <= now) {
             self.measure_loss(now);
         }
     }
