@@ -69,6 +69,11 @@ inclusive() {
         END { print best + 0 }' "$1"
 }
 
+# totals ANNOTATION -> the instructions callgrind_annotate's output counts for the whole program (or thread).
+totals() {
+    awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }' "$1"
+}
+
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs; weir $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo
 echo "## Instructions per packet, one worker (callgrind, $PACKETS packets, weir-gen --seed 1 --connections 1000)"
@@ -108,15 +113,16 @@ for a in none all; do
         { cat "$work/vg2-$a" >&2; exit 1; }
     main=0 w1=0 all=0
     for f in "$work"/cg2-"$a"-*; do
-        n="$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')"
+        callgrind_annotate "$f" >"$f.txt" 2>/dev/null
+        n="$(totals "$f.txt")"
         all=$((all + n))
         if [[ "$f" == *-01 ]]; then
             main=$n
-        elif grep -q "run_batch" <(callgrind_annotate "$f" 2>/dev/null) && ((n > w1)); then
+        elif grep -q "run_batch" "$f.txt" && ((n > w1)); then
             w1=$n
         fi
     done
-    one="$(callgrind_annotate "$work/cg-$a" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')"
+    one="$(totals "$work/inc-$a")"
     echo "| $a | $((main / PACKETS)) | $((w1 / PACKETS)) | $((all / PACKETS)) | $((one / PACKETS)) |"
 done
 echo
