@@ -570,7 +570,9 @@ impl TcpSession {
     }
 
     /// Whether endpoint `k` has sent a FIN or is closed or reset: before that, its reassembler's
-    /// `check_eof` cannot report its end.
+    /// `check_eof` cannot report its end. The same condition `Reassembler::check_eof` tests on the
+    /// endpoint's [`EndpointInfo`](weir_reassembly::EndpointInfo) (`fin_seq`, `state`), asked here
+    /// before that view is built; the two must change together.
     pub fn may_be_at_eof(&self, k: usize) -> bool {
         let e = &self.ep[k];
         e.fin_cnt > 0 || matches!(e.state, Closed | Reset)
